@@ -1,0 +1,7 @@
+# Runtime shared by the TSCAE and MAE pre-training configs of this project.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -1,0 +1,7 @@
+# TSCAE, ViT-S/16 at 224 px, 8 GPUs x 64 images, 400 epochs, on coco.
+_base_ = [
+    '../_base_/models/tscae_vit-small-p16.py',
+    '../_base_/datasets/coco-unlabeled_tscae.py',
+    '../_base_/schedules/tscae_adamw-coslr-400e.py',
+    '../_base_/tscae_runtime.py',
+]

@@ -1,0 +1,102 @@
+# The demo: TSCAE pre-training of a ViT-Tiny (192 wide, 12 layers, 3 heads)
+# with 4 px patches on 32 px images, on the 1,500 CIFAR-10 training images
+# committed under demo/cifar10-mini/. Runs on CPU in a few minutes:
+#   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
+_base_ = '../_base_/tscae_runtime.py'
+
+model = dict(
+    type='TSCAE',
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor',
+        mean=[125.307, 122.961, 113.8575],
+        std=[51.5865, 50.847, 51.255],
+        to_rgb=True),
+    backbone=dict(
+        type='TSCAEViT',
+        arch='deit-tiny',
+        img_size=32,
+        patch_size=4,
+        masked_pretraining=True,
+        token_drop=False),
+    neck=dict(
+        type='TSCAETeacherDecoder',
+        patch_resolution=8,
+        in_channels=192,
+        embed_dims=192,
+        num_layers=2,
+        num_heads=3),
+    head=dict(type='TSCAEPixelHead', in_channels=192, patch_size=4),
+    contrast_head=dict(type='TokenContrastHead', embed_dims=192),
+    global_head=dict(type='GlobalConsistencyHead'),
+    init_cfg=[
+        dict(type='Xavier', layer='Linear', distribution='uniform'),
+        dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)
+    ])
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='RandomResizedCrop',
+        scale=32,
+        crop_ratio_range=(0.2, 1.0),
+        backend='pillow',
+        interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='ComplementaryMaskGenerator',
+        input_size=32,
+        patch_size=4,
+        mask_ratio=0.75),
+    dict(type='PackInputs', algorithm_keys=['mask'])
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='CustomDataset',
+        data_root='{{ fileDirname }}/../../demo/cifar10-mini',
+        with_label=False,
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=1e-3 * 64 / 256, betas=(0.9, 0.95),
+        weight_decay=0.05),
+    paramwise_cfg=dict(
+        custom_keys={
+            'ln': dict(decay_mult=0.),
+            'norm': dict(decay_mult=0.),
+            'bias': dict(decay_mult=0.),
+            'pos_embed': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.),
+            'mask_token': dict(decay_mult=0.),
+            'visible_token': dict(decay_mult=0.),
+            'global_query_pos': dict(decay_mult=0.),
+        }))
+max_epochs = 10
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-4,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 1,
+        eta_min=0.,
+        by_epoch=True,
+        begin=1,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+auto_scale_lr = dict(base_batch_size=64)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=5),
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))

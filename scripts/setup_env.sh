@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Create a virtual environment with the pinned OpenMMLab stack and tscae_mm (editable).
+#
+#   bash scripts/setup_env.sh            # venv at ./.venv
+#   VENV=/path/to/venv bash scripts/setup_env.sh
+#
+# mmcv 2.1.0 has no wheel for torch 2.14, so it is compiled once from its source release
+# (with ops, C++20) into a wheel kept under pip's cache folder; later runs reuse that wheel.
+# Running the script twice is safe: installed pins are left as they are.
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3.11}"
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+PIP_CACHE="$(${PYTHON} -m pip cache dir 2>/dev/null || echo "$HOME/.cache/pip")"
+WHEEL_CACHE="${TSCAE_WHEEL_CACHE:-$PIP_CACHE/tscae_mm-wheels}"
+
+STEP="start"
+trap 'echo "setup_env.sh: FAILED at step: $STEP (see the output above)" >&2' ERR
+step() { STEP="$1"; echo "==> [$(date +%H:%M:%S)] $STEP"; }
+
+step "create virtual environment at $VENV"
+if [[ ! -x "$VENV/bin/python" ]]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+pip_install() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
+
+step "install build tools"
+pip_install wheel ninja
+
+step "install torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
+pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+
+step "install mmengine and mmcv's runtime requirements"
+pip_install "mmengine==0.10.7" "numpy>=1.26" addict packaging Pillow pyyaml yapf opencv-python
+
+if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
+    mkdir -p "$WHEEL_CACHE"
+    if ! ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
+        step "build mmcv $MMCV_VERSION with ops from source (once; about 11 minutes on 2 cores)"
+        BUILD_DIR="$(mktemp -d)"
+        # mmcv's setup.py imports pkg_resources (gone from setuptools >= 70) while torch
+        # 2.14 requires setuptools >= 77: build with an old setuptools, then restore it.
+        pip_install "setuptools<70"
+        "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
+            --no-build-isolation -d "$BUILD_DIR" "mmcv==$MMCV_VERSION"
+        tar -xzf "$BUILD_DIR/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD_DIR"
+        SRC="$BUILD_DIR/mmcv-$MMCV_VERSION"
+        # torch 2.14's headers need C++20; mmcv 2.1.0 asks for C++17.
+        sed -i 's/-std=c++17/-std=c++20/g; s/-std=c++14/-std=c++20/g' "$SRC/setup.py"
+        grep -q -- '-std=c++20' "$SRC/setup.py"
+        MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+            "$PY" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
+            -w "$WHEEL_CACHE" "$SRC"
+        rm -rf "$BUILD_DIR"
+        pip_install "setuptools>=77.0.3"
+    fi
+    step "install mmcv $MMCV_VERSION from the wheel cache $WHEEL_CACHE"
+    pip_install --no-deps --force-reinstall "$(ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
+fi
+
+step "install mmdet, mmsegmentation, mmpretrain and their undeclared needs"
+pip_install "mmcv==$MMCV_VERSION" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
+    ftfy regex
+
+step "install tscae_mm (editable) with test extras"
+pip_install --no-build-isolation -e "$ROOT[tests]"
+
+step "check imports"
+"$PY" -c "import tscae_mm, mmcv.ops, mmdet, mmseg, mmpretrain; print('stack OK: torch', __import__('torch').__version__, 'mmcv', __import__('mmcv').__version__)"
+echo "setup_env.sh: done. Activate with: source $VENV/bin/activate"

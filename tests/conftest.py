@@ -1,0 +1,48 @@
+"""Shared fixtures: paths, and the CIFAR-10 JPEG folders from ../shared."""
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CIFAR_ARCHIVE = REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg.tar.gz'
+DEMO_CONFIG = REPO_ROOT / 'configs' / 'tscae' / 'tscae_vit-tiny-p4_demo.py'
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def demo_config() -> Path:
+    return DEMO_CONFIG
+
+
+@pytest.fixture(scope='session')
+def cifar10_root(tmp_path_factory) -> Path:
+    """../shared's CIFAR-10 (train/, test/ class folders), extracted once."""
+    if not CIFAR_ARCHIVE.exists():
+        pytest.fail(f'{CIFAR_ARCHIVE} is missing: the tests need ../shared '
+                    'beside the checkout.')
+    out = tmp_path_factory.mktemp('cifar10')
+    with tarfile.open(CIFAR_ARCHIVE) as archive:
+        archive.extractall(out, filter='data')
+    return out / 'cifar10'
+
+
+def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None):
+    """Run a repo tool with this interpreter; fail with its output if it fails."""
+    full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT),
+                    OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f'{args} exited {proc.returncode}\n--- stdout\n'
+                    f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+    return proc

@@ -1,0 +1,179 @@
+"""Draw TSCAE's views and reconstruction for images, from any checkpoint.
+
+    python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] \
+        --out vis.png [--attention] [--seed 0]
+
+Each row shows: the original (resized to the model's input), the teacher's view
+(patches at V), the student's view (patches at M), and the reconstruction (V
+from the image, M predicted by the pixel head). With --attention the row goes
+on with the last encoder layer's cls-token attention map of each head, from the
+plain (unmasked) forward, as in the authors' tool.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import matplotlib
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from PIL import Image, UnidentifiedImageError
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import tscae_mm  # noqa: E402,F401
+from tscae_mm.datasets import ComplementaryMaskGenerator  # noqa: E402
+from tscae_mm.models.utils import gather_tokens  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='TSCAE pre-training config')
+    parser.add_argument('checkpoint', help='checkpoint of that config')
+    parser.add_argument('images', nargs='+', help='image files')
+    parser.add_argument('--out', default='tscae_reconstruction.png',
+                        help='output PNG path')
+    parser.add_argument('--attention', action='store_true',
+                        help="add the last layer's cls attention per head")
+    parser.add_argument('--mask-ratio', type=float, default=None,
+                        help="defaults to the config's mask generator's")
+    parser.add_argument('--seed', type=int, default=0, help='mask seed')
+    parser.add_argument('--device', default='cpu')
+    return parser.parse_args()
+
+
+def find_mask_ratio(cfg: Config) -> float:
+    """The mask ratio of the config's ComplementaryMaskGenerator (or 0.75)."""
+    for step in cfg.get('train_dataloader', {}).get('dataset', {}).get(
+            'pipeline', []):
+        if step.get('type') == 'ComplementaryMaskGenerator':
+            return step.get('mask_ratio', 0.75)
+    return 0.75
+
+
+def build_model(cfg: Config, checkpoint: str, device: str):
+    from mmpretrain.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    if cfg.model.get('type') != 'TSCAE':
+        raise ValueError(f'{cfg.filename}: model type is '
+                         f"{cfg.model.get('type')!r}, not 'TSCAE'; this tool "
+                         'draws TSCAE reconstructions.')
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    return model.to(device).eval()
+
+
+def load_image(path: str, size) -> torch.Tensor:
+    """Image resized to the model input, (3, H, W) uint8 BGR tensor (the
+    channel order of the training pipeline's LoadImageFromFile)."""
+    try:
+        image = Image.open(path).convert('RGB')
+    except (OSError, UnidentifiedImageError) as err:
+        raise SystemExit(f'cannot read image {path}: {err}') from err
+    image = image.resize((size[1], size[0]), Image.BICUBIC)
+    return torch.from_numpy(np.asarray(image)[..., ::-1].copy()).permute(2, 0, 1)
+
+
+def paint_patches(image: np.ndarray, keep: np.ndarray, patch: int,
+                  fill=0.5) -> np.ndarray:
+    """Grey out the patches where ``keep`` (h, w) is False."""
+    full = keep.repeat(patch, 0).repeat(patch, 1)[..., None]
+    return np.where(full, image, fill)
+
+
+@torch.no_grad()
+def reconstruct(model, images: torch.Tensor, mask: torch.Tensor):
+    """Predicted pixels at M, in the normalised input space, (N, |M|, p*p*3)."""
+    enc = model.backbone(images, mask)
+    _, decoded_masked = model.neck(enc.teacher_visible, enc.ids_visible,
+                                   enc.ids_masked)
+    pred = model.head.predict_pixels(decoded_masked)
+    target = model.head.patchify(images)
+    if model.head.norm_pix:  # undo the per-patch normalisation of the target
+        true = gather_tokens(target, enc.ids_masked)
+        pred = pred * (true.var(-1, keepdim=True) + 1e-6)**.5 + true.mean(
+            -1, keepdim=True)
+    target.scatter_(1, enc.ids_masked[..., None].expand_as(pred), pred)
+    return model.head.unpatchify(target)
+
+
+@torch.no_grad()
+def cls_attention(model, images: torch.Tensor) -> torch.Tensor:
+    """Last layer's cls-token attention over patches, (N, heads, h, w)."""
+    layer = model.backbone.layers[-1]
+    captured = {}
+    handle = layer.ln1.register_forward_hook(
+        lambda module, inputs, output: captured.setdefault('x', output))
+    model.backbone(images, mask=None)
+    handle.remove()
+    attn = layer.attn
+    x = captured['x']
+    qkv = attn.qkv(x).reshape(len(x), x.shape[1], 3, attn.num_heads, -1)
+    q, k = qkv[:, :, 0].transpose(1, 2), qkv[:, :, 1].transpose(1, 2)
+    weights = (q[:, :, :1] @ k.transpose(-2, -1) * attn.scale).softmax(-1)
+    num_extra = model.backbone.num_extra_tokens
+    h, w = model.backbone.patch_resolution
+    return weights[:, :, 0, num_extra:].reshape(len(x), -1, h, w)
+
+
+def to_display(images: torch.Tensor, preprocessor) -> np.ndarray:
+    """Normalised (N, 3, H, W) -> (N, H, W, 3) floats in [0, 1], RGB."""
+    mean = preprocessor.mean.view(1, -1, 1, 1).cpu()
+    std = preprocessor.std.view(1, -1, 1, 1).cpu()
+    return ((images.cpu() * std + mean) / 255.).clamp(0, 1).permute(
+        0, 2, 3, 1).numpy()
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    model = build_model(cfg, args.checkpoint, args.device)
+    backbone = model.backbone
+    size = backbone.img_size
+    patch = size[0] // backbone.patch_resolution[0]
+    generator = ComplementaryMaskGenerator(
+        input_size=tuple(size), patch_size=patch,
+        mask_ratio=args.mask_ratio or find_mask_ratio(cfg))
+    np.random.seed(args.seed)
+    masks = np.stack([generator({})['mask'] for _ in args.images])
+    raw = [load_image(path, size) for path in args.images]
+    images = model.data_preprocessor(
+        dict(inputs=torch.stack(raw)), False)['inputs']
+
+    recon = reconstruct(model, images, torch.from_numpy(masks))
+    original = to_display(images, model.data_preprocessor)
+    predicted = to_display(recon, model.data_preprocessor)
+    rows = []
+    for i in range(len(raw)):
+        hidden = masks[i].repeat(patch, 0).repeat(patch, 1)[..., None]
+        rows.append([
+            ('original', original[i]),
+            ('teacher view', paint_patches(original[i], ~masks[i], patch)),
+            ('student view', paint_patches(original[i], masks[i], patch)),
+            ('reconstruction', np.where(hidden, predicted[i], original[i])),
+        ])
+    if args.attention:
+        maps = cls_attention(model, images).cpu().numpy()
+        for i, row in enumerate(rows):
+            row.extend((f'cls attn head {h}', maps[i, h])
+                       for h in range(maps.shape[1]))
+
+    cols = len(rows[0])
+    fig, axes = plt.subplots(
+        len(rows), cols, figsize=(2 * cols, 2 * len(rows)), squeeze=False)
+    for axes_row, row in zip(axes, rows):
+        for ax, (title, picture) in zip(axes_row, row):
+            ax.imshow(picture, cmap='viridis' if picture.ndim == 2 else None)
+            ax.set_title(title, fontsize=8)
+            ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,11 @@
+from .global_consistency import GlobalConsistencyHead
+from .pixel_head import TSCAEPixelHead
+from .teacher_decoder import TSCAETeacherDecoder
+from .token_contrast import TokenContrastHead
+from .tscae import TSCAE
+from .tscae_vit import TSCAEEncoderOutput, TSCAEViT
+
+__all__ = [
+    'TSCAEViT', 'TSCAEEncoderOutput', 'TSCAETeacherDecoder', 'TSCAEPixelHead',
+    'TokenContrastHead', 'GlobalConsistencyHead', 'TSCAE'
+]

@@ -1,0 +1,104 @@
+"""Token contrast: the decoder's features at M against the student's."""
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+from torch import nn
+
+LOSS_TYPES = ('simsiam', 'infonce')
+
+
+@MODELS.register_module()
+class TokenContrastHead(BaseModule):
+    """SimSiam-style predictor and loss between d_M and h_S at each M position.
+
+    The predictor is ``Linear(D, D/r) -> BatchNorm -> ReLU -> Linear(D/r, D)``
+    and is applied to both sides. ``'simsiam'`` (reference) is the symmetric
+    negative cosine similarity, each side's prediction against the
+    stop-gradient of the other side. ``'infonce'`` (ours, an option the
+    reference also wrote) contrasts each prediction with the other side at
+    the same position in every image of the batch; the same image is the
+    positive.
+
+    Under DDP the BatchNorm statistics are per process unless the config
+    sets ``norm_cfg=dict(type='SyncBN')`` (or the runner converts BatchNorm
+    with ``sync_bn``).
+
+    Args:
+        embed_dims (int): Width D of d_M and h_S. Defaults to 768.
+        reduction (int): Bottleneck ratio r of the predictor. Defaults to 4.
+        loss_type (str): ``'simsiam'`` or ``'infonce'``.
+        temperature (float): InfoNCE temperature. Defaults to 0.1.
+        norm_cfg (dict): Normalisation of the predictor's bottleneck.
+            Defaults to ``dict(type='BN1d')``.
+        loss_weight (float): Weight of this term. Defaults to 1.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 768,
+                 reduction: int = 4,
+                 loss_type: str = 'simsiam',
+                 temperature: float = 0.1,
+                 norm_cfg: dict = dict(type='BN1d'),
+                 loss_weight: float = 1.,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if loss_type not in LOSS_TYPES:
+            raise ValueError(f'TokenContrastHead: loss_type must be one of '
+                             f'{LOSS_TYPES}, got {loss_type!r}.')
+        if temperature <= 0:
+            raise ValueError('TokenContrastHead: temperature must be '
+                             f'positive, got {temperature}.')
+        hidden = embed_dims // reduction
+        self.predictor = nn.Sequential(
+            nn.Linear(embed_dims, hidden),
+            build_norm_layer(norm_cfg, hidden)[1], nn.ReLU(inplace=True),
+            nn.Linear(hidden, embed_dims))
+        self.loss_type = loss_type
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+
+    def predict(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(N, T, D) -> (N, T, D); BatchNorm sees all N * T tokens."""
+        return self.predictor(tokens.flatten(0, 1)).view_as(tokens)
+
+    def loss(self, decoded_masked: torch.Tensor,
+             student_masked: torch.Tensor) -> torch.Tensor:
+        """Weighted contrast loss.
+
+        Args:
+            decoded_masked (Tensor): d_M, (N, |M|, D), from the decoder.
+            student_masked (Tensor): h_S, (N, |M|, D), from the student pass.
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        pred_decoded = self.predict(decoded_masked)
+        pred_student = self.predict(student_masked)
+        compare = (self._negative_cosine
+                   if self.loss_type == 'simsiam' else self._info_nce)
+        loss = 0.5 * (compare(pred_decoded, student_masked.detach()) +
+                      compare(pred_student, decoded_masked.detach()))
+        return self.loss_weight * loss
+
+    @staticmethod
+    def _negative_cosine(pred: torch.Tensor,
+                         target: torch.Tensor) -> torch.Tensor:
+        """Mean of -cos(pred, target) over images and positions."""
+        return -F.cosine_similarity(pred.float(), target.float(), dim=-1).mean()
+
+    def _info_nce(self, pred: torch.Tensor,
+                  target: torch.Tensor) -> torch.Tensor:
+        """Per position, the same image is the positive among the batch.
+
+        Args:
+            pred (Tensor): (N, T, D); target (Tensor): (N, T, D).
+        """
+        pred = F.normalize(pred.float(), dim=-1).transpose(0, 1)  # (T, N, D)
+        target = F.normalize(target.float(), dim=-1).transpose(0, 1)
+        logits = pred @ target.transpose(1, 2) / self.temperature  # (T, N, N)
+        labels = torch.arange(logits.shape[-1], device=logits.device)
+        return F.cross_entropy(
+            logits.flatten(0, 1), labels.repeat(logits.shape[0]))

@@ -1,0 +1,247 @@
+"""The TSCAE encoder: one ViT, run as the teacher pass and the student pass."""
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import MMLogger
+from mmpretrain.models import VisionTransformer
+from mmpretrain.models.utils import build_2d_sincos_position_embedding
+from mmpretrain.registry import MODELS
+from torch import nn
+
+from .utils import complementary_indices, gather_tokens
+
+PLACEHOLDER_TOKENS = ('mask_token', 'visible_token')
+
+
+class TSCAEEncoderOutput(NamedTuple):
+    """What the teacher and student passes hand to the decoder and losses.
+
+    N images, D channels, |V| patches seen by the teacher, |M| = L - |V|
+    patches seen by the student.
+
+    Attributes:
+        teacher_visible (Tensor): h_T, teacher outputs at V, (N, |V|, D).
+        student_masked (Tensor): h_S, student outputs at M, (N, |M|, D).
+        student_global (Tensor): g_S, the student's global feature, (N, D):
+            the max over V of the student outputs where it saw only the
+            placeholder (reference mode), or the student's cls output
+            (token-drop mode, where V is not in the student's input).
+        ids_visible (Tensor): patch indices of V, (N, |V|), int64.
+        ids_masked (Tensor): patch indices of M, (N, |M|), int64.
+    """
+    teacher_visible: torch.Tensor
+    student_masked: torch.Tensor
+    student_global: torch.Tensor
+    ids_visible: torch.Tensor
+    ids_masked: torch.Tensor
+
+
+@MODELS.register_module()
+class TSCAEViT(VisionTransformer):
+    """Vision Transformer encoder of TSCAE, and the same ViT downstream.
+
+    With ``mask=None`` the forward is mmpretrain's plain
+    :class:`VisionTransformer` (honouring ``out_type`` and ``out_indices``, and
+    ``feature_pyramid`` when given); this is what classification, detection
+    and segmentation use. With a mask it runs TSCAE's two passes through the
+    same weights (no EMA, no stop-gradient):
+
+    - teacher pass: cls token, the patches at V (+ position) and, in the
+      reference mode, the learned ``mask_token`` (no position) at M;
+    - student pass: cls token, the patches at M (+ position) and, in the
+      reference mode, the learned ``visible_token`` (no position) at V.
+
+    In the reference mode both passes are full length and are run as one
+    batch of 2N sequences. With ``token_drop=True`` the teacher sees only
+    cls + V and the student only cls + M (as MAE's encoder does), about half
+    the reference's encoder cost; the placeholder tokens then do not exist.
+
+    Args:
+        arch (str | dict): mmpretrain ViT arch name or dict with
+            ``embed_dims``, ``num_layers``, ``num_heads``,
+            ``feedforward_channels``. Note mmpretrain's ``'small'`` is 768
+            wide and 8 deep; ViT-S/16 is ``'deit-small'``.
+        img_size (int | tuple): Input size the position embedding is built
+            for. Defaults to 224.
+        patch_size (int): Patch size. Defaults to 16.
+        masked_pretraining (bool): Build the encoder for TSCAE pre-training:
+            fixed 2-D sin-cos position embedding and, unless ``token_drop``,
+            the two placeholder tokens. Downstream leave it False; a TSCAE
+            checkpoint's placeholder tokens are then dropped on load on
+            purpose. Defaults to False.
+        token_drop (bool): Token-dropping variant of the passes (see above).
+            Defaults to False (reference mode).
+        feature_pyramid (dict, optional): Config of a module that turns the
+            tuple of ``(B, D, H, W)`` maps from ``out_indices`` into a
+            multi-scale tuple (for FPN / UperNet necks). Requires
+            ``out_type='featmap'``. Defaults to None.
+        out_type (str): Output of the plain forward, as in
+            :class:`VisionTransformer`. Defaults to ``'cls_token'``.
+        **kwargs: Other :class:`VisionTransformer` arguments (out_indices,
+            drop_path_rate, final_norm, frozen_stages, interpolate_mode,
+            norm_cfg, layer_cfgs, init_cfg, ...).
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'b',
+                 img_size: Union[int, Tuple[int, int]] = 224,
+                 patch_size: int = 16,
+                 masked_pretraining: bool = False,
+                 token_drop: bool = False,
+                 feature_pyramid: Optional[dict] = None,
+                 out_type: str = 'cls_token',
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 **kwargs) -> None:
+        super().__init__(
+            arch=arch,
+            img_size=img_size,
+            patch_size=patch_size,
+            out_type=out_type,
+            norm_cfg=norm_cfg,
+            with_cls_token=True,
+            **kwargs)
+        if token_drop and not masked_pretraining:
+            raise ValueError('TSCAEViT: token_drop=True only applies to '
+                             'masked pre-training; also set '
+                             'masked_pretraining=True.')
+        self.masked_pretraining = masked_pretraining
+        self.token_drop = token_drop
+        self.num_patches = self.patch_resolution[0] * self.patch_resolution[1]
+
+        if masked_pretraining:
+            self.pos_embed.requires_grad = False  # fixed sin-cos
+        if masked_pretraining and not token_drop:
+            self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+            self.visible_token = nn.Parameter(
+                torch.zeros(1, 1, self.embed_dims))
+        self._register_load_state_dict_pre_hook(
+            self._drop_unused_placeholder_tokens)
+
+        if feature_pyramid is not None:
+            if out_type != 'featmap':
+                raise ValueError(
+                    "TSCAEViT: feature_pyramid needs out_type='featmap' "
+                    f'(the pyramid is built from feature maps), got '
+                    f'out_type={out_type!r}.')
+            self.feature_pyramid = MODELS.build(feature_pyramid)
+        else:
+            self.feature_pyramid = None
+
+    def init_weights(self) -> None:
+        """MAE-style initialisation for pre-training; plain ViT otherwise."""
+        super().init_weights()
+        if not self.masked_pretraining:
+            return
+        pos_embed = build_2d_sincos_position_embedding(
+            self.patch_resolution, self.embed_dims, cls_token=True)
+        self.pos_embed.data.copy_(pos_embed.float())
+        w = self.patch_embed.projection.weight.data
+        nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
+        nn.init.normal_(self.cls_token, std=.02)
+        if not self.token_drop:
+            nn.init.normal_(self.mask_token, std=.02)
+            nn.init.normal_(self.visible_token, std=.02)
+
+    def _drop_unused_placeholder_tokens(self, state_dict, prefix, *args,
+                                        **kwargs) -> None:
+        """Drop a checkpoint's placeholder tokens when this model has none."""
+        dropped = [
+            name for name in PLACEHOLDER_TOKENS
+            if prefix + name in state_dict and not hasattr(self, name)
+        ]
+        for name in dropped:
+            del state_dict[prefix + name]
+        if dropped:
+            MMLogger.get_current_instance().info(
+                f'TSCAEViT: ignored the pre-training placeholder tokens '
+                f'{dropped} of the checkpoint (not used by this model).')
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        """Plain ViT forward, or TSCAE's teacher and student passes.
+
+        Args:
+            x (Tensor): Images, (N, C, H, W).
+            mask (Tensor, optional): Bool, (N, h, w) or (N, L), True where
+                the patch is hidden from the teacher (it is in M). The number
+                of True entries must be the same for every image. A CPU mask
+                keeps index computation off the accelerator.
+
+        Returns:
+            tuple[Tensor] | TSCAEEncoderOutput: the plain ViT outputs when
+            ``mask`` is None, else a :class:`TSCAEEncoderOutput`.
+        """
+        if mask is None:
+            outs = super().forward(x)
+            if self.feature_pyramid is not None:
+                return self.feature_pyramid(outs)
+            return outs
+        if not self.masked_pretraining:
+            raise RuntimeError('TSCAEViT: masked forward needs '
+                               'masked_pretraining=True.')
+        ids_visible, ids_masked = complementary_indices(mask, self.num_patches)
+        ids_visible = ids_visible.to(x.device, non_blocking=True)
+        ids_masked = ids_masked.to(x.device, non_blocking=True)
+        patches = self.patch_embed(x)[0] + self.pos_embed[:, 1:]  # (N, L, D)
+        if self.token_drop:
+            return self._token_drop_passes(patches, ids_visible, ids_masked)
+        hidden = mask.reshape(len(x), -1, 1).to(x.device, non_blocking=True)
+        return self._reference_passes(patches, hidden, ids_visible,
+                                      ids_masked)
+
+    def _reference_passes(self, patches: torch.Tensor, hidden: torch.Tensor,
+                          ids_visible: torch.Tensor,
+                          ids_masked: torch.Tensor) -> TSCAEEncoderOutput:
+        """Full-length teacher and student passes, run as one 2N batch."""
+        num_images = len(patches)
+        teacher_in = torch.where(hidden, self.mask_token.to(patches.dtype),
+                                 patches)
+        student_in = torch.where(hidden, patches,
+                                 self.visible_token.to(patches.dtype))
+        out = self._encode(torch.cat([teacher_in, student_in]))  # (2N,1+L,D)
+        teacher_out = out[:num_images, 1:]
+        student_out = out[num_images:, 1:]
+        student_placeholder = gather_tokens(student_out, ids_visible)
+        return TSCAEEncoderOutput(
+            teacher_visible=gather_tokens(teacher_out, ids_visible),
+            student_masked=gather_tokens(student_out, ids_masked),
+            student_global=student_placeholder.amax(dim=1),
+            ids_visible=ids_visible,
+            ids_masked=ids_masked)
+
+    def _token_drop_passes(self, patches: torch.Tensor,
+                           ids_visible: torch.Tensor,
+                           ids_masked: torch.Tensor) -> TSCAEEncoderOutput:
+        """Teacher on cls + V only, student on cls + M only."""
+        teacher_out = self._encode(gather_tokens(patches, ids_visible))
+        student_out = self._encode(gather_tokens(patches, ids_masked))
+        return TSCAEEncoderOutput(
+            teacher_visible=teacher_out[:, 1:],
+            student_masked=student_out[:, 1:],
+            student_global=student_out[:, 0],
+            ids_visible=ids_visible,
+            ids_masked=ids_masked)
+
+    def _encode(self, patch_tokens: torch.Tensor) -> torch.Tensor:
+        """Prepend cls (+ its position) and run the blocks and final norm.
+
+        Args:
+            patch_tokens (Tensor): (B, T, D) tokens, positions already added.
+
+        Returns:
+            Tensor: (B, 1 + T, D) encoder outputs, cls first.
+        """
+        cls_token = self.cls_token + self.pos_embed[:, :1]
+        x = torch.cat([cls_token.expand(len(patch_tokens), -1, -1),
+                       patch_tokens], dim=1)
+        x = self.pre_norm(self.drop_after_pos(x))
+        for layer in self.layers:
+            x = layer(x)
+        if self.final_norm:
+            x = self.ln1(x)
+        return x
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Layer depth for layer-wise lr decay; placeholders count as stem."""
+        if param_name[len(prefix):] in PLACEHOLDER_TOKENS:
+            return 0, self.num_layers + 2
+        return super().get_layer_depth(param_name, prefix)
