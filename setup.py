@@ -26,6 +26,8 @@ setup(
         'mmengine==0.10.7',
         'mmcv==2.1.0',
         'mmpretrain==1.2.0',
+        # mmengine 0.10.7 imports pkg_resources, removed in setuptools 81
+        'setuptools>=77.0.3,<81',
         'numpy',
         'Pillow',
     ],

@@ -27,10 +27,25 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
+STAMP="$VENV/.tscae_mm-setup.sha256"
+FINGERPRINT="$(cat "$ROOT/scripts/setup_env.sh" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
+check_imports() {
+    "$PY" -c "import tscae_mm, mmcv.ops, mmdet, mmseg, mmpretrain; print('stack OK: torch', __import__('torch').__version__, 'mmcv', __import__('mmcv').__version__)"
+}
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$FINGERPRINT" ]]; then
+    step "environment already set up by this script version; checking imports"
+    check_imports
+    echo "setup_env.sh: done (nothing to install). Activate with: source $VENV/bin/activate"
+    exit 0
+fi
+rm -f "$STAMP"
 pip_install() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
 
-step "install build tools"
-pip_install wheel ninja
+# torch 2.14 needs setuptools >= 77.0.3; mmengine 0.10.7 imports pkg_resources,
+# which setuptools 81 removed.
+SETUPTOOLS_PIN="setuptools>=77.0.3,<81"
+step "install build tools ($SETUPTOOLS_PIN)"
+pip_install wheel ninja "$SETUPTOOLS_PIN"
 
 step "install torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
 pip_install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
@@ -43,8 +58,7 @@ if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_V
     if ! ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
         step "build mmcv $MMCV_VERSION with ops from source (once; about 11 minutes on 2 cores)"
         BUILD_DIR="$(mktemp -d)"
-        # mmcv's setup.py imports pkg_resources (gone from setuptools >= 70) while torch
-        # 2.14 requires setuptools >= 77: build with an old setuptools, then restore it.
+        # mmcv's setup.py is known to build with setuptools < 70; restore the pin after.
         pip_install "setuptools<70"
         "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
             --no-build-isolation -d "$BUILD_DIR" "mmcv==$MMCV_VERSION"
@@ -57,7 +71,7 @@ if ! "$PY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_V
             "$PY" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
             -w "$WHEEL_CACHE" "$SRC"
         rm -rf "$BUILD_DIR"
-        pip_install "setuptools>=77.0.3"
+        pip_install "$SETUPTOOLS_PIN"
     fi
     step "install mmcv $MMCV_VERSION from the wheel cache $WHEEL_CACHE"
     pip_install --no-deps --force-reinstall "$(ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
@@ -71,5 +85,6 @@ step "install tscae_mm (editable) with test extras"
 pip_install --no-build-isolation -e "$ROOT[tests]"
 
 step "check imports"
-"$PY" -c "import tscae_mm, mmcv.ops, mmdet, mmseg, mmpretrain; print('stack OK: torch', __import__('torch').__version__, 'mmcv', __import__('mmcv').__version__)"
+check_imports
+echo "$FINGERPRINT" > "$STAMP"
 echo "setup_env.sh: done. Activate with: source $VENV/bin/activate"
