@@ -114,7 +114,8 @@ def cls_attention(model, images: torch.Tensor) -> torch.Tensor:
     x = captured['x']
     qkv = attn.qkv(x).reshape(len(x), x.shape[1], 3, attn.num_heads, -1)
     q, k = qkv[:, :, 0].transpose(1, 2), qkv[:, :, 1].transpose(1, 2)
-    weights = (q[:, :, :1] @ k.transpose(-2, -1) * attn.scale).softmax(-1)
+    scale = attn.head_dims**-0.5
+    weights = (q[:, :, :1] @ k.transpose(-2, -1) * scale).softmax(-1)
     num_extra = model.backbone.num_extra_tokens
     h, w = model.backbone.patch_resolution
     return weights[:, :, 0, num_extra:].reshape(len(x), -1, h, w)
@@ -142,7 +143,7 @@ def main():
     masks = np.stack([generator({})['mask'] for _ in args.images])
     raw = [load_image(path, size) for path in args.images]
     images = model.data_preprocessor(
-        dict(inputs=torch.stack(raw)), False)['inputs']
+        dict(inputs=torch.stack(raw), data_samples=None), False)['inputs']
 
     recon = reconstruct(model, images, torch.from_numpy(masks))
     original = to_display(images, model.data_preprocessor)

@@ -1,0 +1,117 @@
+"""Test a checkpoint with an MMEngine config (mmpretrain, mmdet, mmseg or a
+tscae_mm benchmark config; the config's ``default_scope`` picks the
+registries) on the config's ``test_dataloader`` / ``test_evaluator``.
+
+Examples::
+
+    python tools/test.py CONFIG CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --out work_dirs/preds.pkl
+    bash tools/dist_test.sh CONFIG CHECKPOINT 8          # 8 processes
+
+Importing ``tscae_mm`` registers the TSCAE parts and lets checkpoints written
+by the MMEngine Runner load with ``torch.load(weights_only=True)``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+import tscae_mm  # noqa: E402,F401
+from tscae_mm.utils import (
+    build_runner,
+    default_work_dir,  # noqa: E402
+    prepare_launcher)
+
+PICKLE_SUFFIXES = ('.pkl', '.pickle')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(description='Test a checkpoint.')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file to test')
+    parser.add_argument(
+        '--work-dir',
+        help='folder for the test logs and metrics (default: the config\'s '
+        'work_dir, else ./work_dirs/<config name>)')
+    parser.add_argument(
+        '--out',
+        help='also dump every prediction to this .pkl file (MMEngine '
+        'DumpResults)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, xxx=yyy (lists as key="[a,b]", no '
+        'spaces)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.out is not None and not args.out.endswith(PICKLE_SUFFIXES):
+        parser.error(f'--out must name a .pkl or .pickle file, got {args.out}')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def add_prediction_dump(cfg: Config, out_file: str) -> None:
+    """Append MMEngine's ``DumpResults`` metric to the test evaluator."""
+    evaluator = cfg.test_evaluator
+    metrics = list(evaluator) if isinstance(evaluator,
+                                            (list, tuple)) else [evaluator]
+    cfg.test_evaluator = [
+        *metrics, dict(type='DumpResults', out_file_path=out_file)
+    ]
+
+
+def require_test_loop(cfg: Config, config_path: str) -> None:
+    """Refuse configs that define no test (e.g. pre-training configs).
+
+    Raises:
+        ValueError: a ``test_dataloader``, ``test_evaluator`` or ``test_cfg``
+            is missing.
+    """
+    missing = [
+        key for key in ('test_dataloader', 'test_evaluator', 'test_cfg')
+        if cfg.get(key) is None
+    ]
+    if missing:
+        raise ValueError(
+            f'{config_path} defines no test: {", ".join(missing)} missing. '
+            'Use a benchmark (fine-tuning / detection / segmentation) config, '
+            'or add them with --cfg-options.')
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line options to the config (in place)."""
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = default_work_dir(args.config)
+    cfg.load_from = args.checkpoint
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    require_test_loop(cfg, args.config)
+    if args.out is not None:
+        add_prediction_dump(cfg, args.out)
+    return cfg
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    prepare_launcher(cfg, args.launcher)
+    build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

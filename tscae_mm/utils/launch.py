@@ -1,0 +1,166 @@
+"""Fit a config to the launcher and device, then build the MMEngine Runner
+(for ``tools/train.py`` and ``tools/test.py``).
+
+- Distributed runs without CUDA (``--launcher pytorch`` under ``torchrun`` on
+  CPU machines): MMEngine 0.10.7's launcher calls ``torch.cuda.set_device``
+  and its DDP wrapper pins GPU ``device_ids``, so here the gloo process group
+  is started from torchrun's environment variables and the DDP wrapper gets
+  ``device_ids=None``. With CUDA nothing changes (NCCL, as the config says).
+- Runner: the config's ``runner_type`` (looked up in the registries of its
+  ``default_scope``), else MMEngine's ``Runner``.
+- Mixed precision: ``AmpOptimWrapper`` on CUDA, :class:`CPUAmpOptimWrapper`
+  (bfloat16) on CPU, so one config trains with ``--amp`` on either.
+"""
+import datetime
+import os
+import os.path as osp
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+from mmengine.registry import MODEL_WRAPPERS, RUNNERS, init_default_scope
+from mmengine.runner import Runner
+from torch.nn.parallel import DistributedDataParallel
+
+TORCHRUN_ENV_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+DEFAULT_DDP_WRAPPER = 'MMDistributedDataParallel'
+
+
+def init_cpu_process_group(cfg: Config) -> None:
+    """Start the gloo process group from torchrun's environment variables.
+
+    Args:
+        cfg: The run's config; ``env_cfg.dist_cfg.timeout`` (seconds) is used
+            if set.
+
+    Raises:
+        RuntimeError: a torchrun variable (RANK, WORLD_SIZE, MASTER_ADDR,
+            MASTER_PORT) is missing, i.e. the script was not started by
+            ``torchrun`` / ``tools/dist_train.sh``.
+    """
+    if torch_dist.is_initialized():
+        return
+    missing = [var for var in TORCHRUN_ENV_VARS if var not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher pytorch needs the variables torchrun sets, but '
+            f'{", ".join(missing)} missing: start the run with '
+            '`bash tools/dist_train.sh CONFIG NUM_PROCESSES` (or torchrun).')
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    timeout = dist_cfg.get('timeout')
+    kwargs = {}
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    torch_dist.init_process_group(backend='gloo', **kwargs)
+
+
+def cpu_ddp_wrapper_cfg(cfg: Config) -> ConfigDict:
+    """The config's model wrapper, with ``device_ids=None`` for CPU DDP.
+
+    Without ``model_wrapper_cfg`` in the config this is MMEngine's default
+    wrapper (``MMDistributedDataParallel`` with ``broadcast_buffers=False``
+    and the config's ``find_unused_parameters``).
+
+    Raises:
+        KeyError: ``model_wrapper_cfg.type`` is not a registered wrapper.
+    """
+    wrapper = ConfigDict(
+        cfg.get('model_wrapper_cfg') or dict(
+            type=DEFAULT_DDP_WRAPPER,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    wrapper.setdefault('type', DEFAULT_DDP_WRAPPER)
+    wrapper_cls = MODEL_WRAPPERS.get(wrapper.type)
+    if wrapper_cls is None:
+        raise KeyError(f'model_wrapper_cfg.type={wrapper.type!r} is not a '
+                       'registered model wrapper (mmengine MODEL_WRAPPERS).')
+    if issubclass(wrapper_cls, DistributedDataParallel):
+        wrapper.device_ids = None
+    return wrapper
+
+
+def prepare_launcher(cfg: Config, launcher: str) -> None:
+    """Set ``cfg.launcher``; on CPU-only machines start CPU DDP ourselves.
+
+    Without CUDA, ``--launcher pytorch`` starts the gloo process group here
+    (MMEngine then does not start one), records ``gloo`` as the config's
+    ``env_cfg.dist_cfg.backend`` and gives the DDP wrapper ``device_ids=None``.
+
+    Args:
+        cfg: The run's config, changed in place.
+        launcher: ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Raises:
+        RuntimeError: ``'slurm'`` or ``'mpi'`` without CUDA, or ``'pytorch'``
+            without torchrun's environment variables.
+    """
+    cfg.launcher = launcher
+    if launcher in ('slurm', 'mpi') and not torch.cuda.is_available():
+        raise RuntimeError(
+            f'--launcher {launcher} needs CUDA (MMEngine binds each process '
+            'to a GPU). For distributed runs on CPU use --launcher pytorch '
+            '(bash tools/dist_train.sh CONFIG NUM_PROCESSES).')
+    if launcher == 'pytorch' and not torch.cuda.is_available():
+        init_cpu_process_group(cfg)
+        cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
+        cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
+
+
+def enable_amp(cfg: Config) -> None:
+    """Turn on mixed precision: ``AmpOptimWrapper``, dynamic loss scaling.
+
+    Call :func:`fit_amp_to_device` once the config is complete, so that
+    CPU-only runs get :class:`CPUAmpOptimWrapper`.
+
+    Args:
+        cfg: The run's config (``optim_wrapper`` changed in place).
+
+    Raises:
+        ValueError: the config has no ``optim_wrapper`` (nothing to train).
+    """
+    if cfg.get('optim_wrapper') is None:
+        raise ValueError('--amp needs an `optim_wrapper` in the config, and '
+                         'this config has none.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def fit_amp_to_device(cfg: Config) -> None:
+    """On CPU, run an ``AmpOptimWrapper`` config as ``CPUAmpOptimWrapper``.
+
+    MMEngine's ``AmpOptimWrapper`` needs a GPU and its CPU autocast supports
+    only bfloat16, so without CUDA the wrapper type and dtype are switched
+    (with a log line). Configs without AMP, and CUDA runs, are unchanged.
+
+    Args:
+        cfg: The run's config (``optim_wrapper`` changed in place).
+    """
+    optim_wrapper = cfg.get('optim_wrapper') or {}
+    if (torch.cuda.is_available()
+            or optim_wrapper.get('type') != 'AmpOptimWrapper'):
+        return
+    optim_wrapper.type = 'CPUAmpOptimWrapper'
+    optim_wrapper.dtype = 'bfloat16'
+    print_log(
+        'CUDA is not available: mixed precision runs on CPU with '
+        'CPUAmpOptimWrapper in bfloat16.',
+        logger='current')
+
+
+def default_work_dir(config_path: str) -> str:
+    """./work_dirs/<config file name without extension>."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The Runner the config asks for (``runner_type``) or MMEngine's own.
+
+    Args:
+        cfg: The complete run config (after the command-line options).
+    """
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    if cfg.get('default_scope') is not None:
+        init_default_scope(cfg.default_scope)
+    return RUNNERS.build(cfg)
