@@ -20,6 +20,14 @@ DEMO_IMAGE = Path(__file__).resolve().parents[1] / 'demo' / 'cifar10-mini' / \
     'cat' / '0000.jpg'
 
 
+def train_pipeline(cfg):
+    """The pipeline of the training set, inside the SeededDataset wrapper."""
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.type == 'SeededDataset' and cfg.train_dataloader.sampler[
+        'type'] == 'SeededSampler'
+    return dataset.dataset.pipeline
+
+
 def load(path):
     cfg = Config.fromfile(str(path))
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
@@ -52,7 +60,7 @@ def test_config_builds_model_and_pipeline(path):
     if 'token-drop' in path.name:
         assert model.backbone.token_drop
 
-    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+    pipeline = Compose(train_pipeline(cfg))
     np.random.seed(0)
     sample = pipeline(dict(img_path=str(DEMO_IMAGE)))
     h, w = model.backbone.patch_resolution
@@ -60,8 +68,8 @@ def test_config_builds_model_and_pipeline(path):
     if expected_type == 'TSCAE':
         mask = sample['data_samples'].mask
         assert mask.shape == (h, w)
-        ratio = next(t['mask_ratio'] for t in cfg.train_dataloader.dataset.
-                     pipeline if t['type'] == 'ComplementaryMaskGenerator')
+        ratio = next(t['mask_ratio'] for t in train_pipeline(cfg)
+                     if t['type'] == 'ComplementaryMaskGenerator')
         assert mask.sum() == h * w - round(h * w * (1 - ratio))
     assert 'auto_scale_lr' in cfg and cfg.train_cfg.max_epochs > 0
 
@@ -71,7 +79,7 @@ def test_small_reference_config_computes_its_losses_on_a_real_image():
                'tscae_vit-small-p16_8xb64-amp-coslr-400e_coco.py')
     model = MODELS.build(cfg.model)
     model.init_weights()
-    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+    pipeline = Compose(train_pipeline(cfg))
     batch = default_collate(
         [pipeline(dict(img_path=str(DEMO_IMAGE))) for _ in range(2)])
     data = model.data_preprocessor(batch, True)

@@ -12,7 +12,7 @@ SHORT_RUN = [
     'train_dataloader.batch_size=8',
     'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
-    'train_dataloader.dataset.indices=16',
+    'train_dataloader.dataset.dataset.indices=16',
     'default_hooks.logger.interval=1',
 ]
 

@@ -48,8 +48,10 @@ def parse_args():
 
 def find_mask_ratio(cfg: Config) -> float:
     """The mask ratio of the config's ComplementaryMaskGenerator (or 0.75)."""
-    for step in cfg.get('train_dataloader', {}).get('dataset', {}).get(
-            'pipeline', []):
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']  # through wrappers like SeededDataset
+    for step in dataset.get('pipeline', []):
         if step.get('type') == 'ComplementaryMaskGenerator':
             return step.get('mask_ratio', 0.75)
     return 0.75

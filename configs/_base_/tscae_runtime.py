@@ -5,3 +5,10 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
 randomness = dict(seed=0, diff_rank_seed=True)
+runner_type = 'ReliableRunner'
+custom_hooks = [
+    dict(type='ReproducibleRandomnessHook'),
+    dict(type='NonFiniteLossHook', action='raise'),
+    dict(type='SkippedImagesHook'),
+    dict(type='GlobalBatchLossHook'),
+]

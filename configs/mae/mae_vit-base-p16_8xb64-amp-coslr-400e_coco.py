@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/tscae_runtime.py',
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
     dict(
         type='RandomResizedCrop',
         scale=224,
@@ -19,5 +19,5 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs')
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))

@@ -31,7 +31,10 @@ model = dict(
         num_layers=2,
         num_heads=3),
     head=dict(type='TSCAEPixelHead', in_channels=192, patch_size=4),
-    contrast_head=dict(type='TokenContrastHead', embed_dims=192),
+    contrast_head=dict(
+        type='TokenContrastHead',
+        embed_dims=192,
+        norm_cfg=dict(type='SyncBNAnyDevice')),
     global_head=dict(type='GlobalConsistencyHead'),
     init_cfg=[
         dict(type='Xavier', layer='Linear', distribution='uniform'),
@@ -39,7 +42,7 @@ model = dict(
     ])
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
     dict(
         type='RandomResizedCrop',
         scale=32,
@@ -58,13 +61,15 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='CustomDataset',
-        data_root='{{ fileDirname }}/../../demo/cifar10-mini',
-        with_label=False,
-        pipeline=train_pipeline))
+        type='SeededDataset',
+        dataset=dict(
+            type='CustomDataset',
+            data_root='{{ fileDirname }}/../../demo/cifar10-mini',
+            with_label=False,
+            pipeline=train_pipeline)))
 
 optim_wrapper = dict(
     type='OptimWrapper',

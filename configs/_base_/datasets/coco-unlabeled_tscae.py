@@ -10,7 +10,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
     dict(
         type='RandomResizedCrop',
         scale=224,
@@ -30,11 +30,13 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=8,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='train2017',
-        with_label=False,
-        pipeline=train_pipeline))
+        type='SeededDataset',
+        dataset=dict(
+            type=dataset_type,
+            data_root=data_root,
+            data_prefix='train2017',
+            with_label=False,
+            pipeline=train_pipeline)))

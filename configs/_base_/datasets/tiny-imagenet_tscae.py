@@ -5,4 +5,4 @@
 _base_ = './coco-unlabeled_tscae.py'
 data_root = 'data/tiny-imagenet-200/'
 train_dataloader = dict(
-    dataset=dict(data_root=data_root, data_prefix='train'))
+    dataset=dict(dataset=dict(data_root=data_root, data_prefix='train')))

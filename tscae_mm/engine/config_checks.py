@@ -1,0 +1,194 @@
+"""Checks that refuse an inconsistent training config before anything runs.
+
+:class:`ReliableRunner` calls :func:`check_training_config` before it builds
+the model or the data, so a wrong config fails in seconds with the
+mismatching values named instead of failing (or silently training the wrong
+thing) later.
+"""
+import inspect
+import logging
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from mmengine.config import ConfigDict
+from mmengine.logging import print_log
+from mmpretrain.registry import MODELS, TRANSFORMS
+
+Size = Tuple[int, int]
+
+
+class ConfigMismatchError(ValueError):
+    """Config values that must agree do not."""
+
+
+def check_training_config(cfg: ConfigDict) -> None:
+    """Run every check below on a training config.
+
+    Args:
+        cfg (ConfigDict): The full config (``Config`` or its dict).
+    """
+    check_tscae_config(cfg)
+    check_seeded_loader(cfg)
+    warn_if_single_checkpoint_kept(cfg)
+
+
+def as_size(value, owner: str) -> Size:
+    """(height, width) from an int or a pair; ``owner`` names the value."""
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    raise ConfigMismatchError(f'{owner} must be an int or a (height, width) '
+                              f'pair, got {value!r}.')
+
+
+def train_pipelines(cfg: ConfigDict) -> Iterator[List[dict]]:
+    """Each pipeline of the training dataset, through dataset wrappers."""
+    pending = [cfg.get('train_dataloader', {}).get('dataset', {})]
+    while pending:
+        dataset = pending.pop()
+        if not isinstance(dataset, dict):
+            continue
+        if 'pipeline' in dataset:
+            yield [t for t in dataset['pipeline'] if isinstance(t, dict)]
+        pending.extend(dataset.get('datasets', []))
+        pending.append(dataset.get('dataset'))
+
+
+def stated_or_default(registry, part: dict, name: str):
+    """``part[name]``, else the default of ``part``'s registered class.
+
+    Args:
+        registry (Registry): Where ``part['type']`` is registered.
+        part (dict): Config of a model part or a transform.
+        name (str): An argument of its class.
+
+    Returns:
+        The value, or None where neither the config nor the class gives one.
+    """
+    if name in part:
+        return part[name]
+    part_cls = registry.get(part['type']) if part.get('type') else None
+    if not inspect.isclass(part_cls):
+        return None
+    parameter = inspect.signature(part_cls).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
+
+
+def collect_sizes(
+    cfg: ConfigDict
+) -> Tuple[Dict[str, Size], Dict[str, int], Dict[str, Size]]:
+    """The image sizes, patch sizes and patch grids the config states.
+
+    Returns:
+        tuple[dict, dict, dict]: ``{where: (h, w)}`` image sizes,
+        ``{where: p}`` patch sizes and ``{where: (h/p, w/p)}`` patch grids.
+    """
+    model = cfg.get('model', {})
+    backbone = model.get('backbone') or {}
+    image_sizes, patch_sizes, grids = {}, {}, {}
+    img_size = stated_or_default(MODELS, backbone, 'img_size')
+    if img_size is not None:
+        image_sizes['model.backbone.img_size'] = as_size(
+            img_size, 'model.backbone.img_size')
+    patch_size = stated_or_default(MODELS, backbone, 'patch_size')
+    if patch_size is not None:
+        patch_sizes['model.backbone.patch_size'] = patch_size
+    head = model.get('head') or {}
+    if 'patch_size' in head:
+        patch_sizes['model.head.patch_size'] = head['patch_size']
+    neck = model.get('neck') or {}
+    if 'patch_resolution' in neck:
+        grids['model.neck.patch_resolution'] = as_size(
+            neck['patch_resolution'], 'model.neck.patch_resolution')
+    for pipeline in train_pipelines(cfg):
+        for transform in pipeline:
+            kind = transform.get('type')
+            if kind == 'RandomResizedCrop' and 'scale' in transform:
+                where = 'train pipeline RandomResizedCrop.scale (crop size)'
+                image_sizes[where] = as_size(transform['scale'], where)
+            elif kind == 'ComplementaryMaskGenerator':
+                where = 'train pipeline ComplementaryMaskGenerator'
+                image_sizes[f'{where}.input_size'] = as_size(
+                    stated_or_default(TRANSFORMS, transform, 'input_size'),
+                    f'{where}.input_size')
+                patch_sizes[f'{where}.patch_size'] = stated_or_default(
+                    TRANSFORMS, transform, 'patch_size')
+    return image_sizes, patch_sizes, grids
+
+
+def disagreement(values: Dict[str, object], what: str) -> Optional[str]:
+    """One line naming every value of ``values`` if they are not all equal."""
+    if len(set(values.values())) <= 1:
+        return None
+    listed = ', '.join(f'{where}={value}' for where, value in values.items())
+    return f'{what} disagree: {listed}'
+
+
+def check_tscae_config(cfg: ConfigDict) -> None:
+    """Refuse a config whose image size, patch size and masks disagree.
+
+    The model's ``img_size``, the crop size of the training pipeline and the
+    ``ComplementaryMaskGenerator``'s ``input_size`` must be the same image
+    size; the backbone's, the pixel head's and the mask generator's
+    ``patch_size`` the same patch size; the decoder's ``patch_resolution``
+    the patch grid they imply. Values a config does not state are left
+    out, except the backbone's, whose class defaults apply.
+
+    Raises:
+        ConfigMismatchError: Naming every mismatching value.
+    """
+    image_sizes, patch_sizes, grids = collect_sizes(cfg)
+    problems = [
+        disagreement(image_sizes, 'image sizes (height, width)'),
+        disagreement(patch_sizes, 'patch sizes')
+    ]
+    image = image_sizes.get('model.backbone.img_size')
+    patch = patch_sizes.get('model.backbone.patch_size')
+    if image and patch:
+        if image[0] % patch or image[1] % patch:
+            problems.append(f'model.backbone.img_size={image} is not a '
+                            f'multiple of model.backbone.patch_size={patch}')
+        implied = (image[0] // patch, image[1] // patch)
+        grids = {'img_size / patch_size of model.backbone': implied, **grids}
+        problems.append(disagreement(grids, 'patch grids (rows, columns)'))
+    problems = [problem for problem in problems if problem]
+    if problems:
+        raise ConfigMismatchError(
+            'The config is inconsistent; training was not started:\n  - ' +
+            '\n  - '.join(problems) + '\nMake the crop size, the model '
+            'img_size and the mask generator input_size equal, and use one '
+            'patch size throughout.')
+
+
+def check_seeded_loader(cfg: ConfigDict) -> None:
+    """Refuse a SeededDataset without a SeededSampler, and the reverse.
+
+    Raises:
+        ConfigMismatchError: Naming the sampler and dataset types.
+    """
+    loader = cfg.get('train_dataloader') or {}
+    sampler = (loader.get('sampler') or {}).get('type')
+    dataset = (loader.get('dataset') or {}).get('type')
+    if (sampler == 'SeededSampler') == (dataset == 'SeededDataset'):
+        return
+    raise ConfigMismatchError(
+        f'train_dataloader.sampler is {sampler!r} and '
+        f'train_dataloader.dataset is {dataset!r}: SeededSampler and '
+        'SeededDataset work only together (the sampler yields (seed, epoch, '
+        'index) keys that only SeededDataset understands). Use both or '
+        'neither.')
+
+
+def warn_if_single_checkpoint_kept(cfg: ConfigDict) -> None:
+    """Warn that ``max_keep_ckpts=1`` can leave nothing to resume from."""
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    if checkpoint.get('max_keep_ckpts') == 1:
+        print_log(
+            'default_hooks.checkpoint.max_keep_ckpts=1: CheckpointHook '
+            'deletes the previous checkpoint before it writes the next one, '
+            'so a crash during that write leaves no checkpoint to resume '
+            'from. Use max_keep_ckpts >= 2.',
+            logger='current',
+            level=logging.WARNING)
