@@ -1,3 +1,4 @@
+from .feature_pyramid import ViTFeaturePyramid
 from .global_consistency import GlobalConsistencyHead
 from .pixel_head import TSCAEPixelHead
 from .teacher_decoder import TSCAETeacherDecoder
@@ -7,5 +8,5 @@ from .tscae_vit import TSCAEEncoderOutput, TSCAEViT
 
 __all__ = [
     'TSCAEViT', 'TSCAEEncoderOutput', 'TSCAETeacherDecoder', 'TSCAEPixelHead',
-    'TokenContrastHead', 'GlobalConsistencyHead', 'TSCAE'
+    'TokenContrastHead', 'GlobalConsistencyHead', 'TSCAE', 'ViTFeaturePyramid'
 ]

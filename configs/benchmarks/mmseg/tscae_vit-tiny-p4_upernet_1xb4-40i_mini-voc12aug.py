@@ -1,15 +1,16 @@
 # CPU check of the VOC12-aug segmentation config on the mini VOCdevkit: the
 # demo's TSCAE encoder (tscae_vit-tiny-p4_demo.py: 192 wide, 6 layers, patch
-# 4) in UperNet, 64x64 crops of the 96x72 images re-scaled by 0.75-1.5, 10
+# 4) in UperNet, 64x64 crops of the 96x72 images re-scaled by 0.75-1.5, 40
 # iterations, then mIoU on the VOC2012 val images (whole 96x72 images, a
 # non-square input). Runs from this repository's tools/train.py and from
 # MMSegmentation's own tools/train.py (with tscae_mm installed).
 #   python tools/make_mini_voc.py data/VOCdevkit
-#   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
+#   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py \
+#       --work-dir work_dirs/demo
 #   python tools/train.py configs/benchmarks/mmseg/<this file>
 # Blocks 2, 3, 5 and 6 are kept; patch 4: pyramid scales (1, 0.5, 0.25,
 # 0.125) give strides 4, 8, 16, 32. Everything else is the ViT-B/16 config's.
-pretrained_checkpoint = 'work_dirs/tscae_vit-tiny-p4_demo/epoch_10.pth'
+pretrained_checkpoint = 'work_dirs/demo/epoch_3.pth'
 
 _base_ = './tscae_vit-base-p16_upernet_4xb4-40k_voc12aug-512x512.py'
 
@@ -76,7 +77,7 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 10
+max_iters = 40
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(

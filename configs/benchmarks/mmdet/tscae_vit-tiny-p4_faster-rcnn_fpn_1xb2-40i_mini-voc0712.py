@@ -1,16 +1,17 @@
 # CPU check of the VOC0712 detection config on the mini VOCdevkit: the demo's
 # TSCAE encoder (tscae_vit-tiny-p4_demo.py: 192 wide, 6 layers, patch 4) in
-# Faster R-CNN + FPN, 96x72 images (padded to multiples of 8), 10 iterations
+# Faster R-CNN + FPN, 96x72 images (padded to multiples of 8), 40 iterations
 # over VOC2007 + VOC2012 trainval, then VOC mAP on the VOC2007 test images.
 # Runs from this repository's tools/train.py and from MMDetection's own
 # tools/train.py (with tscae_mm installed).
 #   python tools/make_mini_voc.py data/VOCdevkit
-#   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
+#   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py \
+#       --work-dir work_dirs/demo
 #   python tools/train.py configs/benchmarks/mmdet/<this file>
 # Blocks 2, 3, 5 and 6 are kept; patch 4 gives them stride 4, so the pyramid
 # scales are (1, 0.5, 0.25, 0.125) for the strides 4, 8, 16, 32 that FPN and
 # the anchors expect. Everything else is the ViT-B/16 config's.
-pretrained_checkpoint = 'work_dirs/tscae_vit-tiny-p4_demo/epoch_10.pth'
+pretrained_checkpoint = 'work_dirs/demo/epoch_3.pth'
 
 _base_ = './tscae_vit-base-p16_faster-rcnn_fpn_4x3e_voc0712.py'
 
@@ -73,7 +74,7 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 10
+max_iters = 40
 train_cfg = dict(
     _delete_=True,
     type='IterBasedTrainLoop',

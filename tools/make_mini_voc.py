@@ -1,0 +1,394 @@
+"""Write a small Pascal VOC devkit from real images, with exact labels.
+
+Every image is a CIFAR-10 photo of a class that VOC does not annotate (deer,
+frog, truck), up-scaled as the background, with one to ``--max-objects``
+CIFAR-10 objects of classes VOC does have pasted on it, each through an
+elliptical mask, without overlaps. The pasted pixels are the object's
+segmentation mask and its bounding box is the mask's extent, so every label is
+exact. The CIFAR-10 to VOC class map:
+
+    airplane -> aeroplane, automobile -> car, bird -> bird, cat -> cat,
+    dog -> dog, horse -> horse, ship -> boat;
+    deer, frog: no VOC class; truck: VOC's car and bus exclude lorries;
+    these three are used only as backgrounds (unlabelled, as VOC would).
+
+Layout written under OUT (use OUT = data/VOCdevkit for the benchmark
+configs' default paths)::
+
+    OUT/VOC2007/JPEGImages/000001.jpg ...
+    OUT/VOC2007/Annotations/000001.xml ...          (VOC XML, 1-based boxes)
+    OUT/VOC2007/SegmentationClass/000001.png ...    (palette PNG, 255 border)
+    OUT/VOC2007/ImageSets/Main/{train,val,trainval,test}.txt
+    OUT/VOC2007/ImageSets/Main/<class>_<split>.txt  (1 / -1 per image)
+    OUT/VOC2007/ImageSets/Segmentation/{train,val,trainval,test}.txt
+    OUT/VOC2012/... the same without test, with 2012_000001 ids, plus
+    OUT/VOC2012/SegmentationClassAug/*.png          (label PNG, no border)
+    OUT/VOC2012/ImageSets/Segmentation/aug.txt      (train ids)
+
+Example::
+
+    python tools/make_mini_voc.py data/VOCdevkit --trainval 40 --test 20
+
+The CIFAR-10 archive is read as a stream into memory; nothing is extracted.
+"""
+import argparse
+import random
+import tarfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+DEFAULT_ARCHIVE = (Path(__file__).resolve().parents[2] / 'shared' / 'data' /
+                   'cifar10-jpg.tar.gz')
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
+               'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
+               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
+               'train', 'tvmonitor')
+CIFAR_TO_VOC = {
+    'airplane': 'aeroplane',
+    'automobile': 'car',
+    'bird': 'bird',
+    'cat': 'cat',
+    'dog': 'dog',
+    'horse': 'horse',
+    'ship': 'boat',
+}
+BACKGROUND_CLASSES = ('deer', 'frog', 'truck')
+VOID_LABEL = 255
+VOID_BORDER_PX = 2
+PLACEMENT_TRIES = 50
+
+
+@dataclass
+class PastedObject:
+    """One pasted object: its VOC class and its exact pixel mask.
+
+    Attributes:
+        name (str): VOC class name.
+        mask (np.ndarray): Bool (H, W), True on the object's pixels.
+    """
+    name: str
+    mask: np.ndarray
+
+    def box(self) -> Tuple[int, int, int, int]:
+        """VOC box of the mask: 1-based inclusive (xmin, ymin, xmax, ymax)."""
+        rows = np.flatnonzero(self.mask.any(axis=1))
+        cols = np.flatnonzero(self.mask.any(axis=0))
+        return (int(cols[0]) + 1, int(rows[0]) + 1, int(cols[-1]) + 1,
+                int(rows[-1]) + 1)
+
+
+def voc_palette() -> List[int]:
+    """The 256-entry Pascal VOC colour map, flat [r0, g0, b0, r1, ...]."""
+    palette = []
+    for label in range(256):
+        red = green = blue = 0
+        code = label
+        for bit in range(8):
+            red |= ((code >> 0) & 1) << (7 - bit)
+            green |= ((code >> 1) & 1) << (7 - bit)
+            blue |= ((code >> 2) & 1) << (7 - bit)
+            code >>= 3
+        palette += [red, green, blue]
+    return palette
+
+
+def read_cifar_pool(archive: Path, per_class: int
+                    ) -> Dict[str, List[Image.Image]]:
+    """Read up to ``per_class`` test images of each CIFAR-10 class.
+
+    Args:
+        archive (Path): ``cifar10-jpg.tar.gz`` with members
+            ``cifar10/{train,test}/<class>/<n>.jpg``.
+        per_class (int): Images to keep per class.
+
+    Returns:
+        dict: class name -> list of RGB 32x32 images.
+    """
+    if not archive.is_file():
+        raise FileNotFoundError(
+            f'CIFAR-10 archive {archive} not found; pass --cifar-archive '
+            f'with the path of cifar10-jpg.tar.gz.')
+    wanted = set(CIFAR_TO_VOC) | set(BACKGROUND_CLASSES)
+    pool: Dict[str, List[Image.Image]] = {name: [] for name in wanted}
+    with tarfile.open(archive, 'r|gz') as stream:
+        for member in stream:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) != 4 or parts[1] != 'test':
+                continue
+            images = pool.get(parts[2])
+            if images is None or len(images) >= per_class:
+                continue
+            data = stream.extractfile(member).read()
+            images.append(Image.open(BytesIO(data)).convert('RGB'))
+            if all(len(images) >= per_class for images in pool.values()):
+                break
+    short = [name for name, images in pool.items() if len(images) < per_class]
+    if short:
+        raise ValueError(f'{archive} has fewer than {per_class} test images '
+                         f'for {short}; is it the CIFAR-10 JPEG archive?')
+    return pool
+
+
+def ellipse_mask(size: int) -> Image.Image:
+    """An L-mode ``size`` x ``size`` mask, 255 inside the inscribed ellipse."""
+    mask = Image.new('L', (size, size), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, size - 1, size - 1), fill=255)
+    return mask
+
+
+def find_free_spot(rng: random.Random, occupied: np.ndarray,
+                   size: int) -> Optional[Tuple[int, int]]:
+    """A top-left corner where a ``size`` square (plus the void border)
+    overlaps no occupied pixel, or None after :data:`PLACEMENT_TRIES`."""
+    height, width = occupied.shape
+    margin = VOID_BORDER_PX + 1
+    for _ in range(PLACEMENT_TRIES):
+        left = rng.randint(0, width - size)
+        top = rng.randint(0, height - size)
+        window = occupied[max(top - margin, 0):top + size + margin,
+                          max(left - margin, 0):left + size + margin]
+        if not window.any():
+            return left, top
+    return None
+
+
+def compose_image(rng: random.Random, pool: Dict[str, List[Image.Image]],
+                  image_size: Tuple[int, int], object_sizes: Tuple[int, int],
+                  max_objects: int
+                  ) -> Tuple[Image.Image, List[PastedObject]]:
+    """Paste 1..max_objects CIFAR objects on an up-scaled CIFAR background.
+
+    Args:
+        rng (random.Random): Source of every random choice.
+        pool (dict): CIFAR class -> images, from :func:`read_cifar_pool`.
+        image_size (tuple[int, int]): (width, height) of the image.
+        object_sizes (tuple[int, int]): Smallest and largest object side.
+        max_objects (int): Most objects per image (at least one is placed).
+
+    Returns:
+        tuple: the RGB image and its pasted objects (non-overlapping).
+    """
+    width, height = image_size
+    background = rng.choice(pool[rng.choice(BACKGROUND_CLASSES)])
+    image = background.resize((width, height), Image.BILINEAR)
+    occupied = np.zeros((height, width), dtype=bool)
+    objects = []
+    for _ in range(rng.randint(1, max_objects)):
+        size = rng.randint(*object_sizes)
+        spot = find_free_spot(rng, occupied, size)
+        if spot is None:
+            continue
+        cifar_class = rng.choice(sorted(CIFAR_TO_VOC))
+        patch = rng.choice(pool[cifar_class]).resize((size, size),
+                                                     Image.BICUBIC)
+        alpha = ellipse_mask(size)
+        image.paste(patch, spot, alpha)
+        mask = np.zeros((height, width), dtype=bool)
+        left, top = spot
+        mask[top:top + size, left:left + size] = np.asarray(alpha) > 0
+        occupied |= mask
+        objects.append(PastedObject(CIFAR_TO_VOC[cifar_class], mask))
+    if not objects:
+        raise ValueError(f'no object of {object_sizes} px fits a '
+                         f'{width}x{height} image; lower --object-size.')
+    return image, objects
+
+
+def label_map(objects: Sequence[PastedObject], shape: Tuple[int, int],
+              void_border: bool) -> np.ndarray:
+    """uint8 (H, W) class indices (0 background), optionally with VOC's
+    255 'void' band around each object."""
+    labels = np.zeros(shape, dtype=np.uint8)
+    for obj in objects:
+        if void_border:
+            grown = Image.fromarray(obj.mask.astype(np.uint8) * 255).filter(
+                ImageFilter.MaxFilter(2 * VOID_BORDER_PX + 1))
+            labels[np.asarray(grown) > 0] = VOID_LABEL
+    for obj in objects:
+        labels[obj.mask] = VOC_CLASSES.index(obj.name) + 1
+    return labels
+
+
+def annotation_xml(year: str, image_id: str, image_size: Tuple[int, int],
+                   objects: Sequence[PastedObject]) -> ET.ElementTree:
+    """The VOC XML annotation of one image."""
+    root = ET.Element('annotation')
+    ET.SubElement(root, 'folder').text = f'VOC{year}'
+    ET.SubElement(root, 'filename').text = f'{image_id}.jpg'
+    source = ET.SubElement(root, 'source')
+    ET.SubElement(source, 'database').text = 'tscae_mm mini VOC (CIFAR-10)'
+    size = ET.SubElement(root, 'size')
+    ET.SubElement(size, 'width').text = str(image_size[0])
+    ET.SubElement(size, 'height').text = str(image_size[1])
+    ET.SubElement(size, 'depth').text = '3'
+    ET.SubElement(root, 'segmented').text = '1'
+    for obj in objects:
+        node = ET.SubElement(root, 'object')
+        ET.SubElement(node, 'name').text = obj.name
+        ET.SubElement(node, 'pose').text = 'Unspecified'
+        ET.SubElement(node, 'truncated').text = '0'
+        ET.SubElement(node, 'difficult').text = '0'
+        box = ET.SubElement(node, 'bndbox')
+        for key, value in zip(('xmin', 'ymin', 'xmax', 'ymax'), obj.box()):
+            ET.SubElement(box, key).text = str(value)
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_id_list(path: Path, ids: Sequence[str]) -> None:
+    """One image id per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(''.join(f'{image_id}\n' for image_id in ids))
+
+
+def write_class_lists(main_dir: Path, split: str, ids: Sequence[str],
+                      names_per_image: Dict[str, set]) -> None:
+    """VOC's per-class split files: ``<id> 1`` if present, else ``<id> -1``.
+    """
+    for name in VOC_CLASSES:
+        lines = [
+            f'{image_id} {1 if name in names_per_image[image_id] else -1:2d}'
+            for image_id in ids
+        ]
+        (main_dir / f'{name}_{split}.txt').write_text('\n'.join(lines) +
+                                                      '\n')
+
+
+def write_sample(year_dir: Path, image_id: str, image: Image.Image,
+                 objects: Sequence[PastedObject], with_aug: bool) -> None:
+    """Write one image with its XML, its palette mask and, for VOC2012, its
+    SegmentationClassAug label mask (no void border, as SBD's)."""
+    image.save(year_dir / 'JPEGImages' / f'{image_id}.jpg', quality=95)
+    annotation_xml(year_dir.name[3:], image_id, image.size, objects).write(
+        year_dir / 'Annotations' / f'{image_id}.xml')
+    shape = (image.height, image.width)
+    labels = Image.fromarray(label_map(objects, shape, True), 'P')
+    labels.putpalette(voc_palette())
+    labels.save(year_dir / 'SegmentationClass' / f'{image_id}.png')
+    if with_aug:
+        Image.fromarray(label_map(objects, shape, False), 'L').save(
+            year_dir / 'SegmentationClassAug' / f'{image_id}.png')
+
+
+def write_image_sets(year_dir: Path, ids_per_split: Dict[str, List[str]],
+                     names_per_image: Dict[str, set]) -> None:
+    """ImageSets/Main and ImageSets/Segmentation split lists, the per-class
+    lists, and VOC2012's aug.txt (its train ids)."""
+    ids_per_split['trainval'] = ids_per_split['train'] + ids_per_split['val']
+    for split, ids in ids_per_split.items():
+        for task in ('Main', 'Segmentation'):
+            write_id_list(year_dir / 'ImageSets' / task / f'{split}.txt', ids)
+        write_class_lists(year_dir / 'ImageSets' / 'Main', split, ids,
+                          names_per_image)
+    if (year_dir / 'SegmentationClassAug').is_dir():
+        write_id_list(year_dir / 'ImageSets' / 'Segmentation' / 'aug.txt',
+                      ids_per_split['train'])
+
+
+def write_year(root: Path, year: str, splits: Dict[str, int],
+               rng: random.Random, pool: Dict[str, List[Image.Image]],
+               args: argparse.Namespace) -> None:
+    """Write one VOC<year> folder.
+
+    Args:
+        root (Path): The VOCdevkit folder.
+        year (str): ``'2007'`` or ``'2012'`` (which also gets
+            SegmentationClassAug).
+        splits (dict): Split name -> number of images; ``train`` and ``val``
+            make ``trainval``.
+        rng, pool, args: Randomness, CIFAR images and the command line.
+    """
+    year_dir = root / f'VOC{year}'
+    with_aug = year == '2012'
+    folders = ['JPEGImages', 'Annotations', 'SegmentationClass']
+    if with_aug:
+        folders.append('SegmentationClassAug')
+    for folder in folders:
+        (year_dir / folder).mkdir(parents=True, exist_ok=True)
+    id_format = '{:06d}' if year == '2007' else '2012_{:06d}'
+    ids_per_split: Dict[str, List[str]] = {split: [] for split in splits}
+    names_per_image: Dict[str, set] = {}
+    for split, count in splits.items():
+        for _ in range(count):
+            image_id = id_format.format(len(names_per_image) + 1)
+            image, objects = compose_image(rng, pool, tuple(args.image_size),
+                                           tuple(args.object_size),
+                                           args.max_objects)
+            write_sample(year_dir, image_id, image, objects, with_aug)
+            ids_per_split[split].append(image_id)
+            names_per_image[image_id] = {obj.name for obj in objects}
+    write_image_sets(year_dir, ids_per_split, names_per_image)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(
+        description='Write a mini Pascal VOC devkit (VOC2007 + VOC2012) '
+        'from CIFAR-10 images with exact boxes and masks.')
+    parser.add_argument('out', type=Path, help='VOCdevkit folder to write')
+    parser.add_argument('--cifar-archive', type=Path, default=DEFAULT_ARCHIVE,
+                        help='cifar10-jpg.tar.gz (default: %(default)s)')
+    parser.add_argument('--trainval', type=int, default=24,
+                        help='trainval images per year, half train, half '
+                        'val (default: %(default)s)')
+    parser.add_argument('--test', type=int, default=16,
+                        help='VOC2007 test images (default: %(default)s)')
+    parser.add_argument('--image-size', type=int, nargs=2, default=(96, 72),
+                        metavar=('WIDTH', 'HEIGHT'),
+                        help='image size (default: %(default)s)')
+    parser.add_argument('--object-size', type=int, nargs=2, default=(36, 56),
+                        metavar=('MIN', 'MAX'),
+                        help='object side range in px; keep MIN > 32, the '
+                        'VOC configs ignore boxes under 32 px for training '
+                        '(default: %(default)s)')
+    parser.add_argument('--max-objects', type=int, default=3,
+                        help='most objects per image (default: %(default)s)')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    check_args(args, parser)
+    return args
+
+
+def check_args(args: argparse.Namespace,
+               parser: argparse.ArgumentParser) -> None:
+    """Refuse sizes and counts that cannot make a devkit."""
+    width, height = args.image_size
+    smallest, largest = args.object_size
+    if args.trainval < 2 or args.test < 1:
+        parser.error('--trainval needs at least 2 images (train and val) '
+                     'and --test at least 1.')
+    if not 0 < smallest <= largest <= min(width, height):
+        parser.error(f'--object-size {smallest} {largest} must satisfy 0 < '
+                     f'MIN <= MAX <= min(--image-size) = '
+                     f'{min(width, height)}.')
+    if args.max_objects < 1:
+        parser.error('--max-objects must be at least 1.')
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    total = 2 * args.trainval + args.test
+    pool = read_cifar_pool(args.cifar_archive,
+                           per_class=min(total * args.max_objects, 1000))
+    rng = random.Random(args.seed)
+    train = args.trainval // 2
+    write_year(args.out, '2007',
+               dict(train=train, val=args.trainval - train, test=args.test),
+               rng, pool, args)
+    write_year(args.out, '2012', dict(train=train,
+                                      val=args.trainval - train), rng, pool,
+               args)
+    print(f'Wrote a mini VOCdevkit to {args.out}: VOC2007 '
+          f'{args.trainval} trainval + {args.test} test, VOC2012 '
+          f'{args.trainval} trainval images of '
+          f'{args.image_size[0]}x{args.image_size[1]} px.')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,51 @@
+"""Make the TSCAE encoder a backbone of MMDetection and MMSegmentation.
+
+MMDetection and MMSegmentation build models from their own ``MODELS``
+registries (children of MMEngine's), which do not see MMPretrain's. The same
+class objects are therefore registered there as well, so a config with
+``default_scope='mmdet'`` or ``'mmseg'`` can say ``type='TSCAEViT'``. The
+feature pyramid is registered too, because ``TSCAEViT`` builds it under the
+config's default scope.
+"""
+import importlib
+import importlib.util
+from typing import Dict, Tuple
+
+from ..models.feature_pyramid import ViTFeaturePyramid
+from ..models.tscae_vit import TSCAEViT
+
+DOWNSTREAM_MODULES: Dict[str, type] = {
+    'TSCAEViT': TSCAEViT,
+    'ViTFeaturePyramid': ViTFeaturePyramid,
+}
+TOOLBOXES = ('mmdet', 'mmseg')
+
+
+def register_into(toolbox: str) -> bool:
+    """Register :data:`DOWNSTREAM_MODULES` in ``<toolbox>.registry.MODELS``.
+
+    Args:
+        toolbox (str): Package name, ``'mmdet'`` or ``'mmseg'``.
+
+    Returns:
+        bool: False when the toolbox is not installed (nothing registered),
+        True otherwise. A toolbox that is installed but fails to import
+        raises its own error.
+    """
+    if importlib.util.find_spec(toolbox) is None:
+        return False
+    registry = importlib.import_module(f'{toolbox}.registry').MODELS
+    for name, module in DOWNSTREAM_MODULES.items():
+        if registry.module_dict.get(name) is not module:
+            registry.register_module(name=name, module=module)
+    return True
+
+
+def register_downstream_backbones() -> Tuple[str, ...]:
+    """Register the encoder in every installed dense-prediction toolbox.
+
+    Returns:
+        tuple[str]: The toolboxes it was registered in.
+    """
+    return tuple(toolbox for toolbox in TOOLBOXES if register_into(toolbox))
+
