@@ -6,10 +6,19 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from mmengine.registry import DefaultScope
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CIFAR_ARCHIVE = REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg.tar.gz'
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'tscae' / 'tscae_vit-tiny-p4_demo.py'
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_default_scope():
+    """Each test starts in mmpretrain's scope, whatever an earlier test's
+    Runner left as MMEngine's current default scope."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
 
 
 @pytest.fixture(scope='session')
