@@ -2,6 +2,7 @@
 from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
+from mmcv.cnn.bricks.drop import DropPath
 from mmengine.logging import MMLogger
 from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import build_2d_sincos_position_embedding
@@ -107,6 +108,7 @@ class TSCAEViT(VisionTransformer):
         self.masked_pretraining = masked_pretraining
         self.token_drop = token_drop
         self.num_patches = self.patch_resolution[0] * self.patch_resolution[1]
+        self._store_drop_path_rates_as_floats()
 
         if masked_pretraining:
             self.pos_embed.requires_grad = False  # fixed sin-cos
@@ -126,6 +128,16 @@ class TSCAEViT(VisionTransformer):
             self.feature_pyramid = MODELS.build(feature_pyramid)
         else:
             self.feature_pyramid = None
+
+    def _store_drop_path_rates_as_floats(self) -> None:
+        """Turn the layers' stochastic-depth rates into Python floats.
+
+        mmpretrain hands each layer a numpy float; torch.compile traces those
+        as tensors and breaks the graph at every DropPath. Same values.
+        """
+        for module in self.modules():
+            if isinstance(module, DropPath):
+                module.drop_prob = float(module.drop_prob)
 
     def init_weights(self) -> None:
         """MAE-style initialisation for pre-training; plain ViT otherwise."""
