@@ -13,6 +13,15 @@ CIFAR_ARCHIVE = REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg.tar.gz'
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'tscae' / 'tscae_vit-tiny-p4_demo.py'
 
 
+@pytest.fixture(autouse=True, scope='module')
+def mmpretrain_default_scope_for_module_fixtures():
+    """Module-scoped fixtures (models built once per file) start in
+    mmpretrain's scope too; autouse fixtures run before others of their
+    scope."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def mmpretrain_default_scope():
     """Each test starts in mmpretrain's scope, whatever an earlier test's
