@@ -1,4 +1,4 @@
-"""tools/benchmark_pretrain.py and tools/benchmark_data.py, on tiny settings."""
+"""tools/benchmark_pretrain.py and tools/benchmark_data.py, tiny settings."""
 import importlib.util
 import json
 import shutil
@@ -118,7 +118,8 @@ def test_quick_mode_settings(pretrain_tool):
 def test_data_benchmark_reports_the_mask_transform_share(tmp_path, capsys):
     images = tmp_path / 'images' / 'cls'
     images.mkdir(parents=True)
-    for src in sorted((REPO_ROOT / 'demo' / 'cifar10-mini').rglob('*.jpg'))[:12]:
+    demo_images = sorted((REPO_ROOT / 'demo' / 'cifar10-mini').rglob('*.jpg'))
+    for src in demo_images[:12]:
         shutil.copy(src, images / f'{src.parent.name}_{src.name}')
     out = tmp_path / 'data.json'
     report = load_tool('benchmark_data').main([

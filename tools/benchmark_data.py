@@ -1,4 +1,4 @@
-"""Benchmark the pre-training data pipeline with and without the mask transform.
+"""Benchmark the pre-training data pipeline with and without mask transform.
 
 Measures, on real JPEG files, the images/s of the pre-training pipeline
 
@@ -15,7 +15,8 @@ Examples::
 
     python tools/benchmark_data.py                     # demo/cifar10-mini
     python tools/benchmark_data.py --archive ../shared/data/cifar10-jpg.tar.gz
-    python tools/benchmark_data.py --data-root data/coco/train2017 --num-images 500
+    python tools/benchmark_data.py --data-root data/coco/train2017 \
+        --num-images 500
 """
 import argparse
 import json

@@ -55,6 +55,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import mmpretrain  # noqa: E402
+from mmcv.cnn.bricks.drop import DropPath  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmpretrain.models import VisionTransformer  # noqa: E402
@@ -257,10 +258,19 @@ def build_model(cfg: dict, device: torch.device, seed: int):
     model = MODELS.build(cfg)
     model.init_weights()
     model.to(device).train()
+    store_drop_path_rates_as_floats(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
     return model, optimizer
+
+
+def store_drop_path_rates_as_floats(model: torch.nn.Module) -> None:
+    """Python-float stochastic-depth rates, so that torch.compile does not
+    break MAE's graph at every DropPath (TSCAEViT already stores floats)."""
+    for module in model.modules():
+        if isinstance(module, DropPath):
+            module.drop_prob = float(module.drop_prob)
 
 
 def make_batches(args: argparse.Namespace, device: torch.device,
@@ -305,7 +315,8 @@ class TrainStep:
         self.optimizer = optimizer
         self.device_type = next(model.parameters()).device.type
         self.amp_dtype = amp_dtype
-        self.loss_fn = torch.compile(model.loss) if compile_loss else model.loss
+        self.loss_fn = (
+            torch.compile(model.loss) if compile_loss else model.loss)
         self.scaler = (
             torch.amp.GradScaler(self.device_type)
             if amp_dtype == torch.float16 else None)
@@ -661,7 +672,8 @@ def targets(ratio: Dict[str, Dict[str, float]]) -> Dict[str, dict]:
 
 def format_table(models: Dict[str, dict], ratio: dict, target: dict) -> str:
     header = (f"{'model':<18}{'step ms':>10}{'img/s':>9}{'GFLOP/img':>11}"
-              f"{'GFLOP/s':>9}{'peak MiB':>10}{'saved MiB':>11}{'params M':>10}")
+              f"{'GFLOP/s':>9}{'peak MiB':>10}{'saved MiB':>11}"
+              f"{'params M':>10}")
     lines = [header, '-' * len(header)]
     for name, m in models.items():
         peak = ('n/a' if m['peak_memory_bytes'] is None else
