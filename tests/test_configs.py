@@ -13,7 +13,8 @@ import tscae_mm  # noqa: F401
 
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / 'configs'
 PRETRAIN_CONFIGS = sorted((CONFIG_ROOT / 'tscae').glob('*.py')) + sorted(
-    (CONFIG_ROOT / 'mae').glob('*.py'))
+    (CONFIG_ROOT / 'mae').glob('*.py')) + sorted(
+        p for p in (CONFIG_ROOT / 'study').glob('*.py') if '_ft-' not in p.name)
 # encoder parameters (patch embedding + blocks + norm), in millions
 ENCODER_PARAMS = {'small': 21.7, 'base': 85.8, 'large': 303.3}
 DEMO_IMAGE = Path(__file__).resolve().parents[1] / 'demo' / 'cifar10-mini' / \
@@ -55,7 +56,7 @@ def test_config_builds_model_and_pipeline(path):
         encoder = sum(p.numel() for n, p in model.backbone.named_parameters()
                       if n not in ('mask_token', 'visible_token', 'pos_embed'))
         assert encoder / 1e6 == pytest.approx(ENCODER_PARAMS[size], rel=0.01)
-    expected_type = 'TSCAE' if path.parent.name == 'tscae' else 'MAE'
+    expected_type = 'TSCAE' if path.name.startswith('tscae') else 'MAE'
     assert type(model).__name__ == expected_type
     if 'token-drop' in path.name:
         assert model.backbone.token_drop
@@ -72,6 +73,10 @@ def test_config_builds_model_and_pipeline(path):
                      if t['type'] == 'ComplementaryMaskGenerator')
         assert mask.sum() == h * w - round(h * w * (1 - ratio))
     assert 'auto_scale_lr' in cfg and cfg.train_cfg.max_epochs > 0
+    degradations = [
+        t for t in train_pipeline(cfg) if t['type'] == 'ImageDegradation'
+    ]
+    assert len(degradations) == ('-resample' in path.name)
 
 
 def test_small_reference_config_computes_its_losses_on_a_real_image():

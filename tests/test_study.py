@@ -1,0 +1,251 @@
+"""The study's evaluation (k-NN, linear probe, encoder loading), its data
+preparation and its configs (tools/run_study.py, docs/results.md)."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+
+import tscae_mm  # noqa: F401
+from tscae_mm.evaluation import (build_encoder, encoder_spec,
+                                 extract_features, knn_accuracy,
+                                 linear_probe, load_image_list)
+
+from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
+
+STUDY = REPO_ROOT / 'configs' / 'study'
+TSCAE_CONFIG = STUDY / 'tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
+MAE_CONFIG = STUDY / 'mae_vit-tiny-d6-p4_6e_cifar10-5k.py'
+FT_CONFIG = STUDY / 'vit-tiny-d6-p4_ft-3e_cifar10-5k.py'
+PRETRAIN_CONFIGS = sorted(p for p in STUDY.glob('*.py') if '_ft-' not in p.name)
+
+
+def load_run_study():
+    spec = importlib.util.spec_from_file_location(
+        'run_study', REPO_ROOT / 'tools' / 'run_study.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------ k-NN / probe
+def test_knn_votes_by_weighted_cosine_neighbours():
+    bank = torch.tensor([[1., 0.], [0.9, 0.1], [0., 1.], [0.1, 0.9],
+                         [-1., 0.]])
+    labels = torch.tensor([0, 0, 1, 1, 2])
+    queries = torch.tensor([[2., 0.1], [0.2, 3.], [-1., 0.05]])
+    # k=1: each query's nearest neighbour by cosine
+    assert knn_accuracy(bank, labels, queries, torch.tensor([0, 1, 2]),
+                        k=1) == 100.
+    assert knn_accuracy(bank, labels, queries, torch.tensor([1, 0, 2]),
+                        k=1) == pytest.approx(100. / 3)
+    # k=3 for the last query: neighbours -1 (label 2, sim ~1) and two
+    # orthogonal-ish ones of label 1 / 0; the weighted vote keeps label 2
+    assert knn_accuracy(bank, labels, queries[2:], torch.tensor([2]),
+                        k=3) == 100.
+    with pytest.raises(ValueError, match='k=9 exceeds'):
+        knn_accuracy(bank, labels, queries, torch.tensor([0, 1, 2]), k=9)
+
+
+def test_knn_and_probe_separate_clusters_and_not_noise():
+    gen = torch.Generator().manual_seed(0)
+    centers = torch.randn(4, 16, generator=gen) * 3
+    ytr = torch.arange(400) % 4
+    yte = torch.arange(200) % 4
+    xtr = centers[ytr] + torch.randn(400, 16, generator=gen)
+    xte = centers[yte] + torch.randn(200, 16, generator=gen)
+    assert knn_accuracy(xtr, ytr, xte, yte) > 95
+    assert linear_probe(xtr, ytr, xte, yte) > 95
+    noise_tr, noise_te = torch.randn(400, 16, generator=gen), torch.randn(
+        200, 16, generator=gen)
+    assert knn_accuracy(noise_tr, ytr, noise_te, yte) < 45
+    assert linear_probe(noise_tr, ytr, noise_te, yte) < 45
+
+
+def test_linear_probe_ignores_feature_scale():
+    """Standardised features: a dimension of huge scale does not dominate."""
+    gen = torch.Generator().manual_seed(1)
+    ytr, yte = torch.arange(300) % 3, torch.arange(90) % 3
+    xtr = torch.randn(300, 8, generator=gen)
+    xte = torch.randn(90, 8, generator=gen)
+    xtr[:, 0] += ytr * 3
+    xte[:, 0] += yte * 3
+    base = linear_probe(xtr, ytr, xte, yte)
+    xtr[:, 1] *= 1e4
+    xte[:, 1] *= 1e4
+    assert base > 85
+    assert linear_probe(xtr, ytr, xte, yte) == pytest.approx(base, abs=2)
+
+
+# --------------------------------------------------------- encoder loading
+@pytest.mark.parametrize('config', [TSCAE_CONFIG, MAE_CONFIG],
+                         ids=['tscae', 'mae'])
+def test_encoder_takes_the_pretrained_weights(config, tmp_path):
+    cfg = Config.fromfile(str(config))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = tmp_path / 'model.pth'
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    spec = encoder_spec(str(config))
+    assert (spec.img_size, spec.patch_size) == (32, 4)
+    encoder = build_encoder(spec, str(ckpt))
+    for name, value in encoder.state_dict().items():
+        if not name.startswith('ln2.'):
+            assert torch.equal(value, model.backbone.state_dict()[name]), name
+    torch.manual_seed(0)
+    floor = build_encoder(spec)
+    assert not torch.equal(floor.layers[0].attn.qkv.weight,
+                           encoder.layers[0].attn.qkv.weight)
+    out = encoder(torch.randn(2, 3, 32, 32))
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.shape == (2, 192) and torch.isfinite(out).all()
+
+
+def test_encoder_refuses_a_checkpoint_of_another_encoder(tmp_path):
+    spec = encoder_spec(str(TSCAE_CONFIG))
+    other = build_encoder(spec._replace(arch=dict(
+        embed_dims=96, num_layers=6, num_heads=3, feedforward_channels=384)))
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': {
+        f'backbone.{k}': v for k, v in other.state_dict().items()}}, ckpt)
+    with pytest.raises(KeyError, match='does not fit the encoder.*(192,)'):
+        build_encoder(spec, str(ckpt))
+    empty = tmp_path / 'head_only.pth'
+    torch.save({'state_dict': {'head.fc.weight': torch.zeros(2, 2)}}, empty)
+    with pytest.raises(KeyError, match='holds no ViT encoder weights'):
+        build_encoder(spec, str(empty))
+
+
+def test_image_list_errors_name_the_line(tmp_path):
+    ann = tmp_path / 'list.txt'
+    ann.write_text('a.jpg 0\nb.jpg\n')
+    with pytest.raises(ValueError, match=r'list.txt:2: expected'):
+        load_image_list(str(tmp_path), str(ann))
+    ann.write_text('missing.jpg 0\n')
+    paths, _ = load_image_list(str(tmp_path), str(ann))
+    with pytest.raises(ValueError, match='missing.jpg: cannot be read'):
+        extract_features(build_encoder(encoder_spec(str(TSCAE_CONFIG))),
+                         encoder_spec(str(TSCAE_CONFIG)), paths)
+
+
+# -------------------------------------------------------------- the study
+def test_study_configs_differ_only_in_the_method():
+    """Same data, crop, optimiser, schedule and seed for every method."""
+    shared = ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness',
+              'auto_scale_lr')
+    base = Config.fromfile(str(TSCAE_CONFIG))
+    assert len(PRETRAIN_CONFIGS) == 5
+    for path in PRETRAIN_CONFIGS:
+        cfg = Config.fromfile(str(path))
+        for key in shared:
+            assert cfg[key] == base[key], (path.name, key)
+        loader, ref = cfg.train_dataloader, base.train_dataloader
+        for key in ('batch_size', 'sampler'):
+            assert loader[key] == ref[key]
+        inner, ref_inner = loader.dataset.dataset, ref.dataset.dataset
+        assert (inner.data_root, inner.ann_file) == (ref_inner.data_root,
+                                                     ref_inner.ann_file)
+        crops = [t for t in inner.pipeline if t['type'] in (
+            'RandomResizedCrop', 'RandomFlip')]
+        assert crops == [t for t in ref_inner.pipeline if t['type'] in (
+            'RandomResizedCrop', 'RandomFlip')]
+        arch = cfg.model.backbone.arch
+        assert (arch, cfg.model.backbone.patch_size) == (
+            base.model.backbone.arch, 4)
+
+
+def test_prepare_writes_seeded_disjoint_balanced_lists(cifar10_root):
+    run_study = load_run_study()
+    run_study.prepare(str(CIFAR_ARCHIVE), str(cifar10_root))
+    meta = cifar10_root / 'meta'
+    first = {p.name: p.read_text() for p in meta.glob('*.txt')}
+    run_study.prepare(str(CIFAR_ARCHIVE), str(cifar10_root))
+    assert first == {p.name: p.read_text() for p in meta.glob('*.txt')}
+
+    def lines(name):
+        return first[f'{name}.txt'].split()
+
+    pretrain = first['pretrain_5k.txt'].split()
+    train = [ln.rsplit(' ', 1) for ln in
+             first['train_5k.txt'].strip().split('\n')]
+    assert [p for p, _ in train] == pretrain and len(pretrain) == 5000
+    labels = np.array([int(lab) for _, lab in train])
+    assert np.bincount(labels).tolist() == [500] * 10
+    for path, label in train:
+        assert path.split('/')[1] == run_study.CLASSES[int(label)]
+        assert (cifar10_root / path).exists()
+    test = first['test.txt'].strip().split('\n')
+    assert len(test) == 10000 and all(t.startswith('test/') for t in test)
+    assert set(first['test_1k.txt'].strip().split('\n')) <= set(test)
+    assert set(first['train_2k.txt'].strip().split('\n')) <= set(
+        first['train_5k.txt'].strip().split('\n'))
+    assert len(lines('train_2k')) == 2 * 2000
+
+
+def test_loss_history_merges_resumed_segments(tmp_path):
+    run_study = load_run_study()
+    for stamp, records in (('20260101_000000', [(10, 3.), (20, 2.)]),
+                           ('20260101_010000', [(20, 1.5), (30, 1.)])):
+        folder = tmp_path / stamp / 'vis_data'
+        folder.mkdir(parents=True)
+        (folder / 'scalars.json').write_text('\n'.join(
+            json.dumps({'loss': v, 'loss_pixel': v / 2, 'lr': 1e-3,
+                        'step': s}) for s, v in records))
+    history = run_study.loss_history(str(tmp_path))
+    assert history['loss'] == [[10, 3.], [20, 1.5], [30, 1.]]
+    assert set(history) == {'loss', 'loss_pixel'}
+
+
+def test_evaluate_encoder_and_finetune_from_a_checkpoint(
+        cifar10_root, tmp_path):
+    """The command-line paths of the study on a few real images: frozen
+    evaluation of a TSCAE checkpoint, its determinism, and a fine-tuning
+    run that loads the same checkpoint."""
+    cfg = Config.fromfile(str(TSCAE_CONFIG))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = tmp_path / 'tscae.pth'
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    classes = sorted(p.name for p in (cifar10_root / 'train').iterdir())
+    for split, per_class in (('train', 6), ('test', 3)):
+        rows = [f'{split}/{c}/{name.name} {i}' for i, c in enumerate(classes)
+                for name in sorted((cifar10_root / split / c).iterdir())
+                [:per_class]]
+        (tmp_path / f'{split}.txt').write_text('\n'.join(rows) + '\n')
+    common = ['--data-root', cifar10_root, '--train-list',
+              tmp_path / 'train.txt', '--test-list', tmp_path / 'test.txt',
+              '--knn-k', '5']
+    results = []
+    for i in range(2):
+        out = tmp_path / f'eval{i}.json'
+        run_tool(['tools/evaluate_encoder.py', TSCAE_CONFIG, '--checkpoint',
+                  ckpt, '--out', out] + common)
+        results.append(json.loads(out.read_text()))
+    assert results[0]['knn'] == results[1]['knn']
+    assert results[0]['linear'] == results[1]['linear']
+    assert (results[0]['num_train'], results[0]['num_test']) == (60, 30)
+    assert 0 <= results[0]['knn']['top1'] <= 100
+
+    work = tmp_path / 'ft'
+    run_tool(['tools/train.py', FT_CONFIG, '--work-dir', work,
+              '--cfg-options', 'train_cfg.max_epochs=1',
+              'train_cfg.val_interval=1', f'data_root={cifar10_root}',
+              f'train_dataloader.dataset.dataset.data_root={cifar10_root}',
+              f'train_dataloader.dataset.dataset.ann_file={tmp_path}/train.txt',
+              f'val_dataloader.dataset.data_root={cifar10_root}',
+              f'val_dataloader.dataset.ann_file={tmp_path}/test.txt',
+              'train_dataloader.batch_size=20',
+              'model.backbone.init_cfg.type=Pretrained',
+              f'model.backbone.init_cfg.checkpoint={ckpt}',
+              'model.backbone.init_cfg.prefix=backbone.'])
+    log = next(work.glob('*/*.log')).read_text()
+    assert f'load backbone. in model from: {ckpt}' in log
+    assert 'accuracy/top1' in log
+    top1 = load_run_study().finetune_result(str(work))
+    assert top1 is not None and 0 <= top1 <= 100

@@ -1,0 +1,538 @@
+"""The CPU-sized study of docs/results.md: TSCAE (reference and token-drop
+modes) vs MAE vs a randomly initialised encoder on CIFAR-10, clean and
+degraded pre-training images.
+
+Stages (all by default, in this order; each skips what is already done and
+resumes an interrupted pre-training or fine-tuning run from its last epoch):
+
+- ``prepare``: extract ``../shared/data/cifar10-jpg.tar.gz`` to
+  ``data/cifar10`` and write the image lists to ``data/cifar10/meta``:
+  ``pretrain_5k.txt`` (500 training images per class, drawn with seed 0, no
+  labels: the pre-training set), ``train_5k.txt`` (the same images with
+  labels: the probing / fine-tuning set), ``test.txt`` (all 10,000 test
+  images: evaluation only) and ``test_1k.txt`` (100 per class: the per-epoch
+  k-NN curve, with ``train_2k``, the first 200 per class of ``train_5k``, as
+  its bank).
+- ``pretrain``: ``tools/train.py`` on each study config (6 epochs, seed 0).
+- ``knn-curve``: k-NN accuracy of every epoch's encoder (bank:
+  ``train_2k``; queries: ``test_1k``).
+- ``evaluate``: k-NN and linear probe of the last epoch's encoder and of the
+  random-init floor, on the full test set (``tools/evaluate_encoder.py``).
+- ``finetune``: ``tools/train.py`` on the fine-tuning config for each encoder
+  and for the random init; top-1 on the full test set.
+- ``report``: ``docs/results/*.json``, the tables (``docs/results/tables.md``)
+  and the plots (``docs/results/*.png``).
+
+Usage::
+
+    python tools/run_study.py                      # everything (about 2 h)
+    python tools/run_study.py --stages prepare     # data only
+    python tools/run_study.py --runs tscae mae --stages pretrain
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tarfile
+import time
+from typing import Dict, List, NamedTuple, Optional
+
+import numpy as np
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PYTHON = sys.executable
+STAGES = ('prepare', 'pretrain', 'knn-curve', 'evaluate', 'finetune',
+          'report')
+CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
+           'horse', 'ship', 'truck')
+SEED = 0
+PRETRAIN_PER_CLASS = 500
+CURVE_TEST_PER_CLASS = 100
+CURVE_BANK_PER_CLASS = 200
+FINETUNE_CONFIG = 'configs/study/vit-tiny-d6-p4_ft-3e_cifar10-5k.py'
+
+
+class Run(NamedTuple):
+    """One pre-training run of the study."""
+    config: str
+    label: str
+    method: str  # tscae | tscae_token_drop | mae
+    images: str  # clean | resample2
+
+
+RUNS: Dict[str, Run] = {
+    'tscae':
+    Run('configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py',
+        'TSCAE (reference)', 'tscae', 'clean'),
+    'mae':
+    Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k.py', 'MAE', 'mae',
+        'clean'),
+    'tscae_token_drop':
+    Run('configs/study/tscae_vit-tiny-d6-p4-token-drop_6e_cifar10-5k.py',
+        'TSCAE (token-drop)', 'tscae_token_drop', 'clean'),
+    'tscae_resample2':
+    Run('configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py',
+        'TSCAE (reference)', 'tscae', 'resample2'),
+    'mae_resample2':
+    Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py', 'MAE',
+        'mae', 'resample2'),
+}
+RANDOM_INIT = 'random_init'
+MAX_EPOCHS = 6
+
+
+def log(msg: str) -> None:
+    print(f'[run_study {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def run_command(cmd: List[str], log_file: str) -> float:
+    """Run ``cmd`` from the repository root, output appended to
+    ``log_file``; return its wall-clock seconds; raise if it fails."""
+    env = dict(os.environ)
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+    env['PYTHONPATH'] = REPO_ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    os.makedirs(osp.dirname(log_file), exist_ok=True)
+    log(' '.join(cmd) + f'  (log: {log_file})')
+    start = time.time()
+    with open(log_file, 'a') as f:
+        proc = subprocess.run(
+            cmd, cwd=REPO_ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+    seconds = time.time() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f'{cmd[1]} failed (exit {proc.returncode}) after '
+                           f'{seconds:.0f} s; see the end of {log_file}. '
+                           'Rerunning resumes where it stopped.')
+    return seconds
+
+
+def add_wallclock(path: str, seconds: float) -> None:
+    """Sum the wall-clock of every segment of a (resumed) job in ``path``."""
+    record = {'seconds': 0., 'segments': []}
+    if osp.exists(path):
+        with open(path) as f:
+            record = json.load(f)
+    record['segments'].append(round(seconds, 1))
+    record['seconds'] = round(sum(record['segments']), 1)
+    with open(path, 'w') as f:
+        json.dump(record, f, indent=1)
+
+
+# ----------------------------------------------------------------- prepare
+def prepare(archive: str, data_root: str) -> None:
+    """Extract the archive (once) and write the seeded image lists."""
+    if not all(
+            osp.isdir(osp.join(data_root, split, c)) for split in
+        ('train', 'test') for c in CLASSES):
+        if not osp.exists(archive):
+            raise FileNotFoundError(
+                f'{archive} not found: pass --archive (the CIFAR-10 JPEG '
+                'archive, cifar10/{train,test}/<class>/*.jpg).')
+        parent = osp.dirname(osp.abspath(data_root))
+        log(f'extracting {archive} into {parent} ...')
+        os.makedirs(parent, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(parent, filter='data')
+        if not osp.isdir(osp.join(data_root, 'train')):
+            raise RuntimeError(
+                f'{archive} did not give {data_root}/train: the archive '
+                'must hold cifar10/{train,test}/<class>/*.jpg.')
+    rng = np.random.default_rng(SEED)
+    lists = {
+        'pretrain_5k': [],
+        'train_5k': [],
+        'train_2k': [],
+        'test': [],
+        'test_1k': []
+    }
+    for label, cls in enumerate(CLASSES):
+        train = sorted(os.listdir(osp.join(data_root, 'train', cls)))
+        test = sorted(os.listdir(osp.join(data_root, 'test', cls)))
+        if len(train) < PRETRAIN_PER_CLASS or len(
+                test) < CURVE_TEST_PER_CLASS:
+            raise RuntimeError(
+                f'{data_root}: class {cls} has {len(train)} training and '
+                f'{len(test)} test images; the study needs at least '
+                f'{PRETRAIN_PER_CLASS} and {CURVE_TEST_PER_CLASS}.')
+        picked = sorted(rng.choice(len(train), PRETRAIN_PER_CLASS, False))
+        for n, i in enumerate(picked):
+            lists['pretrain_5k'].append(f'train/{cls}/{train[i]}')
+            lists['train_5k'].append(f'train/{cls}/{train[i]} {label}')
+            if n < CURVE_BANK_PER_CLASS:
+                lists['train_2k'].append(f'train/{cls}/{train[i]} {label}')
+        curve = set(rng.choice(len(test), CURVE_TEST_PER_CLASS, False))
+        for i, name in enumerate(test):
+            lists['test'].append(f'test/{cls}/{name} {label}')
+            if i in curve:
+                lists['test_1k'].append(f'test/{cls}/{name} {label}')
+    os.makedirs(osp.join(data_root, 'meta'), exist_ok=True)
+    for name, lines in lists.items():
+        with open(osp.join(data_root, 'meta', f'{name}.txt'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    log(f'image lists in {data_root}/meta: ' +
+        ', '.join(f'{k} {len(v)}' for k, v in lists.items()))
+
+
+# ---------------------------------------------------------------- pretrain
+def checkpoint_path(work_dir: str, name: str, epoch: int) -> str:
+    return osp.join(work_dir, name, f'epoch_{epoch}.pth')
+
+
+def pretrain(names: List[str], work_dir: str) -> None:
+    for name in names:
+        run = RUNS[name]
+        if osp.exists(checkpoint_path(work_dir, name, MAX_EPOCHS)):
+            log(f'{name}: pre-trained already')
+            continue
+        run_dir = osp.join(work_dir, name)
+        seconds = run_command([
+            PYTHON, 'tools/train.py', run.config, '--work-dir', run_dir,
+            '--resume'
+        ], osp.join(run_dir, 'study_train.log'))
+        add_wallclock(osp.join(run_dir, 'study_wallclock.json'), seconds)
+
+
+# -------------------------------------------------------------- evaluation
+def load_json(path: str) -> Optional[dict]:
+    if not osp.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_json(path: str, data) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(path + '.tmp', path)
+
+
+def frozen_eval(config: str, checkpoint: Optional[str], data_root: str,
+                train_list: str, test_list: str, linear: bool) -> dict:
+    """k-NN (and linear-probe) top-1 of one encoder, in this process."""
+    import torch
+
+    from tscae_mm.evaluation import (build_encoder, encoder_spec,
+                                     extract_features, knn_accuracy,
+                                     linear_probe, load_image_list)
+    start = time.time()
+    torch.manual_seed(SEED)
+    spec = encoder_spec(config)
+    encoder = build_encoder(spec, checkpoint)
+    feats = {}
+    for split, name in (('train', train_list), ('test', test_list)):
+        paths, labels = load_image_list(
+            data_root, osp.join(data_root, 'meta', f'{name}.txt'))
+        feats[split] = (extract_features(encoder, spec, paths),
+                        torch.from_numpy(labels))
+    (xtr, ytr), (xte, yte) = feats['train'], feats['test']
+    result = dict(
+        checkpoint=checkpoint,
+        train_list=train_list,
+        test_list=test_list,
+        knn_top1=knn_accuracy(xtr, ytr, xte, yte))
+    if linear:
+        result['linear_top1'] = linear_probe(xtr, ytr, xte, yte)
+    result['seconds'] = round(time.time() - start, 1)
+    return result
+
+
+def knn_curve(names: List[str], work_dir: str, data_root: str) -> None:
+    """k-NN accuracy after every epoch (epoch 0: the random init)."""
+    for name in names:
+        path = osp.join(work_dir, 'eval', f'{name}_knn_curve.json')
+        curve = load_json(path) or {}
+        for epoch in range(MAX_EPOCHS + 1):
+            if str(epoch) in curve:
+                continue
+            ckpt = None if epoch == 0 else checkpoint_path(
+                work_dir, name, epoch)
+            if ckpt is not None and not osp.exists(ckpt):
+                log(f'{name}: no {ckpt} yet (pretrain stage); k-NN curve '
+                    f'stops at epoch {epoch - 1}')
+                break
+            curve[str(epoch)] = frozen_eval(RUNS[name].config, ckpt,
+                                            data_root, 'train_2k',
+                                            'test_1k', False)
+            log(f'{name} epoch {epoch}: k-NN top-1 '
+                f'{curve[str(epoch)]["knn_top1"]:.2f} (train_2k / test_1k)')
+            save_json(path, curve)
+
+
+def evaluate(names: List[str], work_dir: str, data_root: str) -> None:
+    """k-NN and linear probe on the full test set: last epoch and floor."""
+    for name in [RANDOM_INIT] + names:
+        path = osp.join(work_dir, 'eval', f'{name}.json')
+        if osp.exists(path):
+            continue
+        config = RUNS['tscae'].config if name == RANDOM_INIT else \
+            RUNS[name].config
+        ckpt = None if name == RANDOM_INIT else checkpoint_path(
+            work_dir, name, MAX_EPOCHS)
+        result = frozen_eval(config, ckpt, data_root, 'train_5k', 'test',
+                             True)
+        log(f'{name}: k-NN {result["knn_top1"]:.2f}, linear probe '
+            f'{result["linear_top1"]:.2f} (train_5k / test)')
+        save_json(path, result)
+
+
+def finetune_result(ft_dir: str) -> Optional[float]:
+    """The last ``accuracy/top1`` logged in a fine-tuning work dir."""
+    top1 = None
+    for stamp in sorted(os.listdir(ft_dir)):
+        scalars = osp.join(ft_dir, stamp, 'vis_data', 'scalars.json')
+        if not osp.exists(scalars):
+            continue
+        with open(scalars) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'accuracy/top1' in record:
+                    top1 = record['accuracy/top1']
+    return top1
+
+
+def finetune(names: List[str], work_dir: str) -> None:
+    """Fine-tune each pre-trained encoder and the random init."""
+    epochs = 3
+    for name in [RANDOM_INIT] + names:
+        ft_dir = osp.join(work_dir, 'finetune', name)
+        path = osp.join(work_dir, 'eval', f'{name}_finetune.json')
+        if osp.exists(path):
+            continue
+        options = []
+        if name != RANDOM_INIT:
+            options = [
+                '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
+                'model.backbone.init_cfg.checkpoint=' +
+                checkpoint_path(work_dir, name, MAX_EPOCHS),
+                'model.backbone.init_cfg.prefix=backbone.'
+            ]
+        seconds = run_command([
+            PYTHON, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
+            '--resume'
+        ] + options, osp.join(ft_dir, 'study_finetune.log'))
+        add_wallclock(osp.join(ft_dir, 'study_wallclock.json'), seconds)
+        top1 = finetune_result(ft_dir)
+        if top1 is None or not osp.exists(
+                osp.join(ft_dir, f'epoch_{epochs}.pth')):
+            raise RuntimeError(f'{ft_dir}: the fine-tuning ended without a '
+                               'test accuracy; see study_finetune.log.')
+        log(f'{name}: fine-tuned top-1 {top1:.2f}')
+        save_json(path, dict(top1=top1, epochs=epochs,
+                             config=FINETUNE_CONFIG))
+
+
+# ------------------------------------------------------------------ report
+def loss_history(run_dir: str) -> Dict[str, List[List[float]]]:
+    """Training losses by iteration over every (resumed) segment of a run;
+    a re-run iteration keeps its last value."""
+    history: Dict[str, Dict[int, float]] = {}
+    for stamp in sorted(os.listdir(run_dir)):
+        scalars = osp.join(run_dir, stamp, 'vis_data', 'scalars.json')
+        if not osp.exists(scalars):
+            continue
+        with open(scalars) as f:
+            for line in f:
+                record = json.loads(line)
+                for key, value in record.items():
+                    if key.startswith('loss'):
+                        history.setdefault(key, {})[record['step']] = value
+    return {
+        key: [[step, values[step]] for step in sorted(values)]
+        for key, values in history.items()
+    }
+
+
+def fmt(value: Optional[float], digits: int = 1) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def report(names: List[str], work_dir: str, out: str) -> None:
+    """Collect every figure into ``out``: study.json, tables.md, PNGs."""
+    import platform
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import torch
+
+    eval_dir = osp.join(work_dir, 'eval')
+    entries = {}
+    for name in [RANDOM_INIT] + names:
+        run = RUNS.get(name)
+        frozen = load_json(osp.join(eval_dir, f'{name}.json')) or {}
+        ft = load_json(osp.join(eval_dir, f'{name}_finetune.json')) or {}
+        entry = dict(
+            label='random init' if run is None else run.label,
+            method=RANDOM_INIT if run is None else run.method,
+            images='-' if run is None else run.images,
+            config=None if run is None else run.config,
+            knn_top1=frozen.get('knn_top1'),
+            linear_top1=frozen.get('linear_top1'),
+            finetune_top1=ft.get('top1'))
+        ft_clock = load_json(
+            osp.join(work_dir, 'finetune', name, 'study_wallclock.json'))
+        entry['finetune_seconds'] = ft_clock and ft_clock['seconds']
+        if run is not None:
+            clock = load_json(
+                osp.join(work_dir, name, 'study_wallclock.json'))
+            entry['pretrain_seconds'] = clock and clock['seconds']
+            curve = load_json(
+                osp.join(eval_dir, f'{name}_knn_curve.json')) or {}
+            entry['knn_curve'] = {
+                int(e): r['knn_top1']
+                for e, r in curve.items()
+            }
+            entry['losses'] = loss_history(osp.join(work_dir, name))
+        entries[name] = entry
+
+    study = dict(
+        settings=dict(
+            seed=SEED,
+            pretrain_images=PRETRAIN_PER_CLASS * len(CLASSES),
+            pretrain_epochs=MAX_EPOCHS,
+            finetune_config=FINETUNE_CONFIG,
+            knn='k=20, temperature 0.07, cosine, weighted vote',
+            linear_probe='standardised features, L-BFGS, L2 1e-4',
+            feature='mean of patch tokens after the final norm',
+            final_eval='bank / probe training set: train_5k (the '
+            'pre-training images, labelled); test: all 10,000 test images',
+            curve_eval='bank train_2k, queries test_1k'),
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor() or platform.machine(),
+            cpus=os.cpu_count(),
+            torch=torch.__version__,
+            torch_threads=torch.get_num_threads()),
+        commands=[
+            'python tools/run_study.py',
+        ],
+        runs=entries)
+    save_json(osp.join(out, 'study.json'), study)
+
+    rows = ['| encoder | pre-training images | k-NN top-1 | linear probe '
+            'top-1 | fine-tune top-1 | pre-training wall-clock |',
+            '| --- | --- | ---: | ---: | ---: | ---: |']
+    for name, e in entries.items():
+        clock = e.get('pretrain_seconds')
+        rows.append(
+            f"| {e['label']} | {e['images']} | {fmt(e['knn_top1'], 2)} | "
+            f"{fmt(e['linear_top1'], 2)} | {fmt(e['finetune_top1'], 2)} | "
+            f"{'-' if clock is None else f'{clock / 60:.1f} min'} |")
+    drop = ['| method | metric | clean | degraded (resample, 3x) | change |',
+            '| --- | --- | ---: | ---: | ---: |']
+    for clean, degraded in (('tscae', 'tscae_resample2'),
+                            ('mae', 'mae_resample2')):
+        if clean not in entries or degraded not in entries:
+            continue
+        for metric, key in (('k-NN', 'knn_top1'), ('linear probe',
+                                                   'linear_top1'),
+                            ('fine-tune', 'finetune_top1')):
+            a, b = entries[clean][key], entries[degraded][key]
+            change = None if a is None or b is None else b - a
+            drop.append(f"| {entries[clean]['label']} | {metric} | "
+                        f'{fmt(a, 2)} | {fmt(b, 2)} | '
+                        f"{'-' if change is None else f'{change:+.2f}'} |")
+    curve_names = [n for n in names if entries[n]['knn_curve']]
+    curve = ['| epoch | ' + ' | '.join(
+        f"{entries[n]['label']}, {entries[n]['images']}"
+        for n in curve_names) + ' |', '| ---: |' + ' ---: |' * len(
+            curve_names)]
+    for epoch in range(MAX_EPOCHS + 1):
+        curve.append(f'| {epoch} | ' + ' | '.join(
+            fmt(entries[n]['knn_curve'].get(epoch), 1)
+            for n in curve_names) + ' |')
+    with open(osp.join(out, 'tables.md'), 'w') as f:
+        f.write('<!-- written by tools/run_study.py (report stage) -->\n\n'
+                '### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
+                'images)\n\n' + '\n'.join(rows) +
+                '\n\n### Degraded pre-training images\n\n' +
+                '\n'.join(drop) + '\n\n### k-NN top-1 per pre-training '
+                'epoch (bank train_2k, queries test_1k; epoch 0 is the '
+                'random init)\n\n' + '\n'.join(curve) + '\n')
+
+    colors = dict(
+        tscae='tab:blue', tscae_token_drop='tab:green', mae='tab:red')
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for name in names:
+        e = entries[name]
+        style = '-' if e['images'] == 'clean' else '--'
+        label = f"{e['label']}, {e['images']}"
+        pixel = e['losses'].get('loss_pixel') or e['losses'].get('loss')
+        if pixel:
+            x, y = zip(*pixel)
+            axes[0].plot(x, y, style, color=colors[e['method']], label=label)
+        for ax, key in ((axes[1], 'loss_contrast'), (axes[2],
+                                                     'loss_global')):
+            if e['losses'].get(key):
+                x, y = zip(*e['losses'][key])
+                ax.plot(x, y, style, color=colors[e['method']], label=label)
+    axes[0].set_title('pixel loss (MAE: on per-patch normalised pixels)')
+    axes[1].set_title('TSCAE token-contrast loss')
+    axes[2].set_title('TSCAE global-consistency loss')
+    axes[2].set_yscale('log')
+    for ax in axes:
+        ax.set_xlabel('iteration')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'pretrain_losses.png'), dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in curve_names:
+        e = entries[name]
+        x, y = zip(*sorted(e['knn_curve'].items()))
+        ax.plot(x, y, 'o-' if e['images'] == 'clean' else 'o--',
+                color=colors[e['method']],
+                label=f"{e['label']}, {e['images']}")
+    ax.set_xlabel('pre-training epoch (0: random init)')
+    ax.set_ylabel('k-NN top-1 (%)')
+    ax.set_title('k-NN accuracy during pre-training')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'knn_curve.png'), dpi=110)
+    plt.close(fig)
+    log(f'wrote {out}/study.json, tables.md, pretrain_losses.png, '
+        'knn_curve.png')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        '--stages', nargs='+', choices=STAGES, default=list(STAGES))
+    parser.add_argument(
+        '--runs', nargs='+', choices=list(RUNS), default=list(RUNS))
+    parser.add_argument(
+        '--archive',
+        default=osp.join(REPO_ROOT, '..', 'shared', 'data',
+                         'cifar10-jpg.tar.gz'))
+    parser.add_argument(
+        '--data-root', default=osp.join(REPO_ROOT, 'data', 'cifar10'))
+    parser.add_argument(
+        '--work-dir', default=osp.join(REPO_ROOT, 'work_dirs', 'study'))
+    parser.add_argument(
+        '--out', default=osp.join(REPO_ROOT, 'docs', 'results'))
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    if 'prepare' in args.stages:
+        prepare(args.archive, args.data_root)
+    if 'pretrain' in args.stages:
+        pretrain(args.runs, args.work_dir)
+    if 'knn-curve' in args.stages:
+        knn_curve(args.runs, args.work_dir, args.data_root)
+    if 'evaluate' in args.stages:
+        evaluate(args.runs, args.work_dir, args.data_root)
+    if 'finetune' in args.stages:
+        finetune(args.runs, args.work_dir)
+    if 'report' in args.stages:
+        report(args.runs, args.work_dir, args.out)
+
+
+if __name__ == '__main__':
+    main()

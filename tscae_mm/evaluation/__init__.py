@@ -1,0 +1,9 @@
+"""Frozen-feature evaluation of pre-trained encoders (k-NN, linear probe)."""
+from .frozen_features import (EncoderSpec, build_encoder, encoder_spec,
+                              extract_features, knn_accuracy, linear_probe,
+                              load_image_list)
+
+__all__ = [
+    'EncoderSpec', 'build_encoder', 'encoder_spec', 'extract_features',
+    'knn_accuracy', 'linear_probe', 'load_image_list'
+]
