@@ -249,3 +249,52 @@ def test_evaluate_encoder_and_finetune_from_a_checkpoint(
     assert 'accuracy/top1' in log
     top1 = load_run_study().finetune_result(str(work))
     assert top1 is not None and 0 <= top1 <= 100
+
+
+def test_collapse_statistics_tell_collapsed_from_diverse_features():
+    from tscae_mm.evaluation import effective_rank, mean_offdiag_cos
+    gen = torch.Generator().manual_seed(0)
+    diverse = torch.randn(64, 32, generator=gen)
+    collapsed = torch.ones(64, 32) + 1e-3 * torch.randn(64, 32, generator=gen)
+    assert abs(mean_offdiag_cos(diverse)) < 0.05
+    assert mean_offdiag_cos(collapsed) > 0.999
+    # (N, T, D): averaged over the images
+    tokens = torch.stack([diverse[:8], collapsed[:8]])
+    assert mean_offdiag_cos(tokens) == pytest.approx(
+        (mean_offdiag_cos(diverse[:8]) + mean_offdiag_cos(collapsed[:8])) / 2,
+        abs=1e-5)
+    one_direction = torch.randn(64, 1, generator=gen) * torch.randn(
+        1, 32, generator=gen)
+    assert effective_rank(one_direction) == pytest.approx(1., abs=0.01)
+    assert effective_rank(diverse) > 20
+
+
+def test_plain_and_pass_statistics_run_on_the_study_model():
+    from mmengine.registry import init_default_scope
+
+    from tscae_mm.datasets import ComplementaryMaskGenerator
+    from tscae_mm.evaluation import pass_stats, plain_stats
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(str(TSCAE_CONFIG))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.eval()
+    images = torch.randn(4, 3, 32, 32)
+    np.random.seed(0)
+    gen = ComplementaryMaskGenerator(input_size=32, patch_size=4,
+                                     mask_ratio=0.75)
+    mask = torch.from_numpy(np.stack([gen.transform({})['mask']
+                                      for _ in range(4)]))
+    plain = plain_stats(model.backbone, images)
+    # the statistics' plain pass is the backbone's own plain forward
+    from tscae_mm.evaluation.feature_stats import _plain_tokens
+    with torch.no_grad():
+        expected = model.backbone(images)[0]  # cls token after final norm
+        torch.testing.assert_close(
+            _plain_tokens(model.backbone, images)[:, 0], expected)
+    assert set(plain) == {'between_images_cos', 'within_image_cos',
+                          'effective_rank'}
+    assert 1 <= plain['effective_rank'] <= 4
+    passes = pass_stats(model, images, mask)
+    assert all(-1 <= v <= 1 for v in passes.values())

@@ -18,6 +18,9 @@ resumes an interrupted pre-training or fine-tuning run from its last epoch):
   ``train_2k``; queries: ``test_1k``).
 - ``evaluate``: k-NN and linear probe of the last epoch's encoder and of the
   random-init floor, on the full test set (``tools/evaluate_encoder.py``).
+- ``diagnose``: collapse statistics of every epoch's model (mean cosine
+  between images and between the tokens of an image, effective rank; for
+  TSCAE also of its teacher / student passes) on 256 test images.
 - ``finetune``: ``tools/train.py`` on the fine-tuning config for each encoder
   and for the random init; top-1 on the full test set.
 - ``report``: ``docs/results/*.json``, the tables (``docs/results/tables.md``)
@@ -43,8 +46,8 @@ import numpy as np
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
-STAGES = ('prepare', 'pretrain', 'knn-curve', 'evaluate', 'finetune',
-          'report')
+STAGES = ('prepare', 'pretrain', 'knn-curve', 'evaluate', 'diagnose',
+          'finetune', 'report')
 CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
            'horse', 'ship', 'truck')
 SEED = 0
@@ -80,6 +83,8 @@ RUNS: Dict[str, Run] = {
         'mae', 'resample2'),
 }
 RANDOM_INIT = 'random_init'
+TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
+TABLES_END = '<!-- end of tables -->'
 MAX_EPOCHS = 6
 
 
@@ -277,6 +282,72 @@ def evaluate(names: List[str], work_dir: str, data_root: str) -> None:
         save_json(path, result)
 
 
+def quiet_init(model) -> None:
+    """``model.init_weights()`` without mmengine's line per parameter."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
+def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
+    """Collapse statistics (tscae_mm/evaluation/feature_stats.py) of every
+    epoch's model on 256 test images, masks drawn with seed 0."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner.checkpoint import _load_checkpoint
+    from mmpretrain.registry import MODELS
+
+    from tscae_mm.datasets import ComplementaryMaskGenerator
+    from tscae_mm.evaluation import (encoder_spec, load_image_list,
+                                     pass_stats, plain_stats)
+    from tscae_mm.evaluation.frozen_features import _read_rgb
+    init_default_scope('mmpretrain')
+    paths, _ = load_image_list(data_root,
+                               osp.join(data_root, 'meta', 'test_1k.txt'))
+    for name in names:
+        path = osp.join(work_dir, 'eval', f'{name}_stats.json')
+        stats = load_json(path) or {}
+        cfg = Config.fromfile(osp.join(REPO_ROOT, RUNS[name].config))
+        spec = encoder_spec(osp.join(REPO_ROOT, RUNS[name].config))
+        images = torch.from_numpy(
+            np.stack([_read_rgb(p, spec.img_size)
+                      for p in paths[:256]])).permute(0, 3, 1, 2).float()
+        images = (images - torch.tensor(spec.mean).view(1, 3, 1, 1)) / \
+            torch.tensor(spec.std).view(1, 3, 1, 1)
+        np.random.seed(SEED)
+        masker = ComplementaryMaskGenerator(
+            input_size=spec.img_size, patch_size=spec.patch_size,
+            mask_ratio=0.75)
+        mask = torch.from_numpy(
+            np.stack([masker.transform({})['mask'] for _ in images]))
+        for epoch in range(MAX_EPOCHS + 1):
+            ckpt = checkpoint_path(work_dir, name, epoch)
+            if str(epoch) in stats or (epoch and not osp.exists(ckpt)):
+                continue
+            torch.manual_seed(SEED)
+            model = MODELS.build(cfg.model)
+            quiet_init(model)
+            if epoch:
+                model.load_state_dict(
+                    _load_checkpoint(ckpt, map_location='cpu')['state_dict'])
+            model.eval()
+            record = plain_stats(model.backbone, images)
+            if RUNS[name].method.startswith('tscae'):
+                record.update(pass_stats(model, images, mask))
+            stats[str(epoch)] = record
+            save_json(path, stats)
+        last = stats.get(str(MAX_EPOCHS)) or stats[max(stats, key=int)]
+        log(f'{name}: ' + ', '.join(f'{k} {v:.3f}' for k, v in last.items()))
+
+
 def finetune_result(ft_dir: str) -> Optional[float]:
     """The last ``accuracy/top1`` logged in a fine-tuning work dir."""
     top1 = None
@@ -294,7 +365,9 @@ def finetune_result(ft_dir: str) -> Optional[float]:
 
 def finetune(names: List[str], work_dir: str) -> None:
     """Fine-tune each pre-trained encoder and the random init."""
-    epochs = 3
+    from mmengine.config import Config
+    epochs = Config.fromfile(osp.join(REPO_ROOT,
+                                      FINETUNE_CONFIG)).train_cfg.max_epochs
     for name in [RANDOM_INIT] + names:
         ft_dir = osp.join(work_dir, 'finetune', name)
         path = osp.join(work_dir, 'eval', f'{name}_finetune.json')
@@ -443,14 +516,26 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         curve.append(f'| {epoch} | ' + ' | '.join(
             fmt(entries[n]['knn_curve'].get(epoch), 1)
             for n in curve_names) + ' |')
+    tables = ('### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
+              'images)\n\n' + '\n'.join(rows) +
+              '\n\n### Degraded pre-training images\n\n' +
+              '\n'.join(drop) + '\n\n### k-NN top-1 per pre-training '
+              'epoch (bank train_2k, queries test_1k; epoch 0 is the '
+              'random init)\n\n' + '\n'.join(curve) + '\n')
     with open(osp.join(out, 'tables.md'), 'w') as f:
-        f.write('<!-- written by tools/run_study.py (report stage) -->\n\n'
-                '### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
-                'images)\n\n' + '\n'.join(rows) +
-                '\n\n### Degraded pre-training images\n\n' +
-                '\n'.join(drop) + '\n\n### k-NN top-1 per pre-training '
-                'epoch (bank train_2k, queries test_1k; epoch 0 is the '
-                'random init)\n\n' + '\n'.join(curve) + '\n')
+        f.write('<!-- written by tools/run_study.py (report stage) -->\n\n' +
+                tables)
+    # docs/results.md carries the same tables between two markers
+    results_md = osp.join(osp.dirname(out), 'results.md')
+    if osp.exists(results_md):
+        with open(results_md) as f:
+            text = f.read()
+        begin, end = TABLES_BEGIN, TABLES_END
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + begin + '\n' + tables + rest[rest.index(end):]
+            with open(results_md, 'w') as f:
+                f.write(text)
 
     colors = dict(
         tscae='tab:blue', tscae_token_drop='tab:green', mae='tab:red')
@@ -528,6 +613,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         knn_curve(args.runs, args.work_dir, args.data_root)
     if 'evaluate' in args.stages:
         evaluate(args.runs, args.work_dir, args.data_root)
+    if 'diagnose' in args.stages:
+        diagnose(args.runs, args.work_dir, args.data_root)
     if 'finetune' in args.stages:
         finetune(args.runs, args.work_dir)
     if 'report' in args.stages:

@@ -2,8 +2,11 @@
 from .frozen_features import (EncoderSpec, build_encoder, encoder_spec,
                               extract_features, knn_accuracy, linear_probe,
                               load_image_list)
+from .feature_stats import (effective_rank, mean_offdiag_cos, pass_stats,
+                            plain_stats)
 
 __all__ = [
     'EncoderSpec', 'build_encoder', 'encoder_spec', 'extract_features',
-    'knn_accuracy', 'linear_probe', 'load_image_list'
+    'knn_accuracy', 'linear_probe', 'load_image_list', 'effective_rank',
+    'mean_offdiag_cos', 'pass_stats', 'plain_stats'
 ]
