@@ -81,7 +81,14 @@ RUNS: Dict[str, Run] = {
     'mae_resample2':
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py', 'MAE',
         'mae', 'resample2'),
+    # diagnostic, not part of the default set (docs/results.md, "Why")
+    'diag_no_contrast':
+    Run('configs/study/diagnostics/'
+        'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
+        'TSCAE (reference) without token contrast', 'tscae_no_contrast',
+        'clean'),
 }
+DEFAULT_RUNS = [name for name in RUNS if not name.startswith('diag_')]
 RANDOM_INIT = 'random_init'
 TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
 TABLES_END = '<!-- end of tables -->'
@@ -409,7 +416,7 @@ def loss_history(run_dir: str) -> Dict[str, List[List[float]]]:
             for line in f:
                 record = json.loads(line)
                 for key, value in record.items():
-                    if key.startswith('loss'):
+                    if key.startswith('loss') or key == 'time':
                         history.setdefault(key, {})[record['step']] = value
     return {
         key: [[step, values[step]] for step in sorted(values)]
@@ -458,6 +465,11 @@ def report(names: List[str], work_dir: str, out: str) -> None:
                 for e, r in curve.items()
             }
             entry['losses'] = loss_history(osp.join(work_dir, name))
+            times = [t for _, t in entry['losses'].pop('time', [])]
+            entry['median_iter_seconds'] = float(
+                np.median(times)) if times else None
+            entry['collapse_stats'] = load_json(
+                osp.join(eval_dir, f'{name}_stats.json'))
         entries[name] = entry
 
     study = dict(
@@ -483,16 +495,25 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         ],
         runs=entries)
     save_json(osp.join(out, 'study.json'), study)
+    # the per-encoder evaluation files, beside the summary
+    import shutil
+    os.makedirs(osp.join(out, 'eval'), exist_ok=True)
+    for name in [RANDOM_INIT] + names:
+        for suffix in ('', '_knn_curve', '_stats', '_finetune'):
+            src = osp.join(eval_dir, f'{name}{suffix}.json')
+            if osp.exists(src):
+                shutil.copy(src, osp.join(out, 'eval', f'{name}{suffix}.json'))
 
     rows = ['| encoder | pre-training images | k-NN top-1 | linear probe '
-            'top-1 | fine-tune top-1 | pre-training wall-clock |',
-            '| --- | --- | ---: | ---: | ---: | ---: |']
+            'top-1 | fine-tune top-1 | pre-training wall-clock | median s / '
+            'iteration |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |']
     for name, e in entries.items():
         clock = e.get('pretrain_seconds')
         rows.append(
             f"| {e['label']} | {e['images']} | {fmt(e['knn_top1'], 2)} | "
             f"{fmt(e['linear_top1'], 2)} | {fmt(e['finetune_top1'], 2)} | "
-            f"{'-' if clock is None else f'{clock / 60:.1f} min'} |")
+            f"{'-' if clock is None else f'{clock / 60:.1f} min'} | "
+            f"{fmt(e.get('median_iter_seconds'), 2)} |")
     drop = ['| method | metric | clean | degraded (resample, 3x) | change |',
             '| --- | --- | ---: | ---: | ---: |']
     for clean, degraded in (('tscae', 'tscae_resample2'),
@@ -516,12 +537,32 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         curve.append(f'| {epoch} | ' + ' | '.join(
             fmt(entries[n]['knn_curve'].get(epoch), 1)
             for n in curve_names) + ' |')
+    stat_keys = (('effective_rank', 'effective rank, pooled'),
+                 ('between_images_cos', 'cos between images'),
+                 ('within_image_cos', 'cos between tokens of an image'),
+                 ('student_within_image_cos', 'student h_S: cos between '
+                  'tokens'), ('student_global_between_images_cos',
+                              'student g_S: cos between images'))
+    collapse = ['| run | epoch | ' + ' | '.join(t for _, t in stat_keys) +
+                ' |', '| --- | ---: |' + ' ---: |' * len(stat_keys)]
+    for name in names:
+        stats = entries[name].get('collapse_stats') or {}
+        for epoch in ('0', str(MAX_EPOCHS)):
+            if epoch in stats:
+                collapse.append(
+                    f"| {entries[name]['label']}, {entries[name]['images']}"
+                    f' | {epoch} | ' + ' | '.join(
+                        fmt(stats[epoch].get(k), 3) for k, _ in stat_keys) +
+                    ' |')
     tables = ('### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
               'images)\n\n' + '\n'.join(rows) +
               '\n\n### Degraded pre-training images\n\n' +
               '\n'.join(drop) + '\n\n### k-NN top-1 per pre-training '
               'epoch (bank train_2k, queries test_1k; epoch 0 is the '
-              'random init)\n\n' + '\n'.join(curve) + '\n')
+              'random init)\n\n' + '\n'.join(curve) +
+              '\n\n### Collapse statistics of the pre-trained models (256 '
+              'test images; epoch 0: the initialisation)\n\n' +
+              '\n'.join(collapse) + '\n')
     with open(osp.join(out, 'tables.md'), 'w') as f:
         f.write('<!-- written by tools/run_study.py (report stage) -->\n\n' +
                 tables)
@@ -538,7 +579,10 @@ def report(names: List[str], work_dir: str, out: str) -> None:
                 f.write(text)
 
     colors = dict(
-        tscae='tab:blue', tscae_token_drop='tab:green', mae='tab:red')
+        tscae='tab:blue',
+        tscae_token_drop='tab:green',
+        mae='tab:red',
+        tscae_no_contrast='tab:purple')
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for name in names:
         e = entries[name]
@@ -589,7 +633,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--stages', nargs='+', choices=STAGES, default=list(STAGES))
     parser.add_argument(
-        '--runs', nargs='+', choices=list(RUNS), default=list(RUNS))
+        '--runs', nargs='+', choices=list(RUNS), default=DEFAULT_RUNS)
     parser.add_argument(
         '--archive',
         default=osp.join(REPO_ROOT, '..', 'shared', 'data',
