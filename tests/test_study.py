@@ -24,6 +24,17 @@ FT_CONFIG = STUDY / 'vit-tiny-d6-p4_ft-3e_cifar10-5k.py'
 PRETRAIN_CONFIGS = sorted(p for p in STUDY.glob('*.py') if '_ft-' not in p.name)
 
 
+def save_initialised_model(config, path):
+    """Build the config's model (seed 0), initialise it, save its weights
+    as a Runner checkpoint would; return the model."""
+    cfg = Config.fromfile(str(config))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict()}, path)
+    return model
+
+
 def load_run_study():
     spec = importlib.util.spec_from_file_location(
         'run_study', REPO_ROOT / 'tools' / 'run_study.py')
@@ -85,12 +96,8 @@ def test_linear_probe_ignores_feature_scale():
 @pytest.mark.parametrize('config', [TSCAE_CONFIG, MAE_CONFIG],
                          ids=['tscae', 'mae'])
 def test_encoder_takes_the_pretrained_weights(config, tmp_path):
-    cfg = Config.fromfile(str(config))
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
     ckpt = tmp_path / 'model.pth'
-    torch.save({'state_dict': model.state_dict()}, ckpt)
+    model = save_initialised_model(config, ckpt)
     spec = encoder_spec(str(config))
     assert (spec.img_size, spec.patch_size) == (32, 4)
     encoder = build_encoder(spec, str(ckpt))
@@ -206,12 +213,8 @@ def test_evaluate_encoder_and_finetune_from_a_checkpoint(
     """The command-line paths of the study on a few real images: frozen
     evaluation of a TSCAE checkpoint, its determinism, and a fine-tuning
     run that loads the same checkpoint."""
-    cfg = Config.fromfile(str(TSCAE_CONFIG))
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
     ckpt = tmp_path / 'tscae.pth'
-    torch.save({'state_dict': model.state_dict()}, ckpt)
+    save_initialised_model(TSCAE_CONFIG, ckpt)
     classes = sorted(p.name for p in (cifar10_root / 'train').iterdir())
     for split, per_class in (('train', 6), ('test', 3)):
         rows = [f'{split}/{c}/{name.name} {i}' for i, c in enumerate(classes)

@@ -355,18 +355,23 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
         log(f'{name}: ' + ', '.join(f'{k} {v:.3f}' for k, v in last.items()))
 
 
+def scalar_records(work_dir: str):
+    """Every record of the ``vis_data/scalars.json`` files of a work dir,
+    oldest segment (run or resumption) first."""
+    for stamp in sorted(os.listdir(work_dir)):
+        scalars = osp.join(work_dir, stamp, 'vis_data', 'scalars.json')
+        if osp.exists(scalars):
+            with open(scalars) as f:
+                for line in f:
+                    yield json.loads(line)
+
+
 def finetune_result(ft_dir: str) -> Optional[float]:
     """The last ``accuracy/top1`` logged in a fine-tuning work dir."""
     top1 = None
-    for stamp in sorted(os.listdir(ft_dir)):
-        scalars = osp.join(ft_dir, stamp, 'vis_data', 'scalars.json')
-        if not osp.exists(scalars):
-            continue
-        with open(scalars) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'accuracy/top1' in record:
-                    top1 = record['accuracy/top1']
+    for record in scalar_records(ft_dir):
+        if 'accuracy/top1' in record:
+            top1 = record['accuracy/top1']
     return top1
 
 
@@ -408,16 +413,10 @@ def loss_history(run_dir: str) -> Dict[str, List[List[float]]]:
     """Training losses by iteration over every (resumed) segment of a run;
     a re-run iteration keeps its last value."""
     history: Dict[str, Dict[int, float]] = {}
-    for stamp in sorted(os.listdir(run_dir)):
-        scalars = osp.join(run_dir, stamp, 'vis_data', 'scalars.json')
-        if not osp.exists(scalars):
-            continue
-        with open(scalars) as f:
-            for line in f:
-                record = json.loads(line)
-                for key, value in record.items():
-                    if key.startswith('loss') or key == 'time':
-                        history.setdefault(key, {})[record['step']] = value
+    for record in scalar_records(run_dir):
+        for key, value in record.items():
+            if key.startswith('loss') or key == 'time':
+                history.setdefault(key, {})[record['step']] = value
     return {
         key: [[step, values[step]] for step in sorted(values)]
         for key, values in history.items()
