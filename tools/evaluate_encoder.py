@@ -27,8 +27,8 @@ import torch  # noqa: E402
 
 import tscae_mm  # noqa: E402,F401
 from tscae_mm.evaluation import (build_encoder, encoder_spec,  # noqa: E402
-                                 extract_features, knn_accuracy,
-                                 linear_probe, load_image_list)
+                                 knn_accuracy, labelled_features,
+                                 linear_probe)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,13 +63,10 @@ def evaluate(args: argparse.Namespace) -> dict:
     spec = encoder_spec(args.config)
     encoder = build_encoder(spec,
                             None if args.random_init else args.checkpoint)
-    lists = {}
-    for split, ann in (('train', args.train_list), ('test', args.test_list)):
-        ann_path = ann if osp.isabs(ann) else osp.join(args.data_root, ann)
-        paths, labels = load_image_list(args.data_root, ann_path)
-        lists[split] = (extract_features(encoder, spec, paths),
-                        torch.from_numpy(labels))
-    (xtr, ytr), (xte, yte) = lists['train'], lists['test']
+    xtr, ytr = labelled_features(encoder, spec, args.data_root,
+                                 osp.join(args.data_root, args.train_list))
+    xte, yte = labelled_features(encoder, spec, args.data_root,
+                                 osp.join(args.data_root, args.test_list))
     result = dict(
         config=args.config,
         checkpoint=None if args.random_init else args.checkpoint,

@@ -226,19 +226,18 @@ def frozen_eval(config: str, checkpoint: Optional[str], data_root: str,
     import torch
 
     from tscae_mm.evaluation import (build_encoder, encoder_spec,
-                                     extract_features, knn_accuracy,
-                                     linear_probe, load_image_list)
+                                     knn_accuracy, labelled_features,
+                                     linear_probe)
     start = time.time()
     torch.manual_seed(SEED)
     spec = encoder_spec(config)
     encoder = build_encoder(spec, checkpoint)
-    feats = {}
-    for split, name in (('train', train_list), ('test', test_list)):
-        paths, labels = load_image_list(
-            data_root, osp.join(data_root, 'meta', f'{name}.txt'))
-        feats[split] = (extract_features(encoder, spec, paths),
-                        torch.from_numpy(labels))
-    (xtr, ytr), (xte, yte) = feats['train'], feats['test']
+    xtr, ytr = labelled_features(encoder, spec, data_root,
+                                 osp.join(data_root, 'meta',
+                                          f'{train_list}.txt'))
+    xte, yte = labelled_features(encoder, spec, data_root,
+                                 osp.join(data_root, 'meta',
+                                          f'{test_list}.txt'))
     result = dict(
         checkpoint=checkpoint,
         train_list=train_list,
@@ -289,20 +288,6 @@ def evaluate(names: List[str], work_dir: str, data_root: str) -> None:
         save_json(path, result)
 
 
-def quiet_init(model) -> None:
-    """``model.init_weights()`` without mmengine's line per parameter."""
-    import logging
-
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
-
-
 def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
     """Collapse statistics (tscae_mm/evaluation/feature_stats.py) of every
     epoch's model on 256 test images, masks drawn with seed 0."""
@@ -314,8 +299,8 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
 
     from tscae_mm.datasets import ComplementaryMaskGenerator
     from tscae_mm.evaluation import (encoder_spec, load_image_list,
-                                     pass_stats, plain_stats)
-    from tscae_mm.evaluation.frozen_features import _read_rgb
+                                     load_images, pass_stats, plain_stats,
+                                     quiet_init_weights)
     init_default_scope('mmpretrain')
     paths, _ = load_image_list(data_root,
                                osp.join(data_root, 'meta', 'test_1k.txt'))
@@ -324,11 +309,7 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
         stats = load_json(path) or {}
         cfg = Config.fromfile(osp.join(REPO_ROOT, RUNS[name].config))
         spec = encoder_spec(osp.join(REPO_ROOT, RUNS[name].config))
-        images = torch.from_numpy(
-            np.stack([_read_rgb(p, spec.img_size)
-                      for p in paths[:256]])).permute(0, 3, 1, 2).float()
-        images = (images - torch.tensor(spec.mean).view(1, 3, 1, 1)) / \
-            torch.tensor(spec.std).view(1, 3, 1, 1)
+        images = load_images(spec, paths[:256])
         np.random.seed(SEED)
         masker = ComplementaryMaskGenerator(
             input_size=spec.img_size, patch_size=spec.patch_size,
@@ -341,7 +322,7 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
                 continue
             torch.manual_seed(SEED)
             model = MODELS.build(cfg.model)
-            quiet_init(model)
+            quiet_init_weights(model)
             if epoch:
                 model.load_state_dict(
                     _load_checkpoint(ckpt, map_location='cpu')['state_dict'])

@@ -55,6 +55,18 @@ def encoder_spec(config: str) -> EncoderSpec:
                        tuple(pre['std']))
 
 
+def quiet_init_weights(module) -> None:
+    """``module.init_weights()`` without mmengine's log line per
+    initialised parameter."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        module.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def build_encoder(spec: EncoderSpec,
                   checkpoint: Optional[str] = None) -> TSCAEViT:
     """The plain encoder, with the checkpoint's weights or randomly
@@ -69,13 +81,7 @@ def build_encoder(spec: EncoderSpec,
         img_size=spec.img_size,
         patch_size=spec.patch_size,
         out_type='avg_featmap')
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # mmengine logs every initialised key
-    try:
-        encoder.init_weights()
-    finally:
-        logger.setLevel(level)
+    quiet_init_weights(encoder)
     if checkpoint is not None:
         state = _load_checkpoint(checkpoint, map_location='cpu')
         state = state.get('state_dict', state)
@@ -144,24 +150,35 @@ def _read_rgb(path: str, size: int) -> np.ndarray:
     return img[..., ::-1]
 
 
+def load_images(spec: EncoderSpec, paths: Sequence[str]) -> torch.Tensor:
+    """The images as the encoder takes them: RGB, ``spec.img_size`` square,
+    normalised with the config's mean / std; (N, 3, H, W) fp32."""
+    batch = np.stack([_read_rgb(p, spec.img_size) for p in paths])
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
 @torch.no_grad()
 def extract_features(encoder: TSCAEViT,
                      spec: EncoderSpec,
                      paths: Sequence[str],
                      batch_size: int = 250) -> torch.Tensor:
     """Pooled encoder features of the images, (len(paths), D), fp32."""
-    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std).view(1, 3, 1, 1)
     out = []
     for start in range(0, len(paths), batch_size):
-        batch = np.stack([
-            _read_rgb(p, spec.img_size)
-            for p in paths[start:start + batch_size]
-        ])
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-        feats = encoder((x - mean) / std)
+        feats = encoder(load_images(spec, paths[start:start + batch_size]))
         out.append(feats[0] if isinstance(feats, tuple) else feats)
     return torch.cat(out).float()
+
+
+def labelled_features(encoder: TSCAEViT, spec: EncoderSpec, data_root: str,
+                      ann_file: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Features and labels of the images an ann file lists."""
+    paths, labels = load_image_list(data_root, ann_file)
+    return (extract_features(encoder, spec, paths),
+            torch.from_numpy(labels))
 
 
 def knn_accuracy(train_feats: torch.Tensor,
