@@ -301,3 +301,18 @@ def test_plain_and_pass_statistics_run_on_the_study_model():
     assert 1 <= plain['effective_rank'] <= 4
     passes = pass_stats(model, images, mask)
     assert all(-1 <= v <= 1 for v in passes.values())
+
+
+def test_prepare_names_what_is_missing(tmp_path):
+    run_study = load_run_study()
+    with pytest.raises(FileNotFoundError, match='pass --archive'):
+        run_study.prepare(str(tmp_path / 'missing.tar.gz'),
+                          str(tmp_path / 'cifar10'))
+    root = tmp_path / 'small'
+    for split in ('train', 'test'):
+        for cls in run_study.CLASSES:
+            (root / split / cls).mkdir(parents=True)
+            (root / split / cls / '0000.jpg').write_bytes(b'')
+    with pytest.raises(RuntimeError,
+                       match='airplane has 1 training and 1 test images'):
+        run_study.prepare(str(tmp_path / 'missing.tar.gz'), str(root))
