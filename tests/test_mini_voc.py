@@ -1,5 +1,6 @@
 """tools/make_mini_voc.py: a VOCdevkit with exact boxes and masks that the
 three toolboxes' VOC data sets read."""
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT, run_tool
+from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
 
 TOOL = REPO_ROOT / 'tools' / 'make_mini_voc.py'
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
@@ -23,8 +24,8 @@ TRAINVAL, TEST = 6, 4
 def devkit(tmp_path_factory):
     out = tmp_path_factory.mktemp('mini_voc') / 'VOCdevkit'
     run_tool([
-        TOOL, out, '--trainval', TRAINVAL, '--test', TEST, '--seed', 1,
-        '--image-size', 80, 60
+        TOOL, out, '--cifar-archive', CIFAR_ARCHIVE, '--trainval', TRAINVAL,
+        '--test', TEST, '--seed', 1, '--image-size', 80, 60
     ])
     return out
 
@@ -149,9 +150,141 @@ def test_refuses_objects_larger_than_the_image(tmp_path):
     proc = subprocess.run([
         sys.executable,
         str(TOOL),
-        str(tmp_path / 'VOCdevkit'), '--image-size', '64', '48',
-        '--object-size', '40', '60'
+        str(tmp_path / 'VOCdevkit'), '--cifar-archive',
+        str(CIFAR_ARCHIVE), '--image-size', '64', '48', '--object-size', '40',
+        '60'
     ], capture_output=True, text=True)
     assert proc.returncode == 2
     assert '--object-size 40 60' in proc.stderr
     assert not (tmp_path / 'VOCdevkit').exists()
+
+
+def run_make_mini_voc(out, *source):
+    """Run the tool on a tiny devkit; return the process (not checked)."""
+    return subprocess.run([
+        sys.executable, str(TOOL), str(out), *map(str, source), '--trainval',
+        '2', '--test', '1', '--max-objects', '1', '--image-size', '80', '60'
+    ], capture_output=True, text=True)
+
+
+def annotated_names(devkit):
+    """Every object name in the devkit's annotations."""
+    return {name for xml in devkit.glob('VOC*/Annotations/*.xml')
+            for name, _ in read_objects(xml)}
+
+
+def test_refuses_to_run_without_a_photo_source(tmp_path):
+    proc = run_make_mini_voc(tmp_path / 'VOCdevkit')
+    assert proc.returncode == 2
+    for option in ('--cifar-python DIR', '--images DIR',
+                   '--cifar-archive FILE',
+                   'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'):
+        assert option in proc.stderr
+    assert not (tmp_path / 'VOCdevkit').exists()
+
+
+def write_cifar_python(folder, per_class, payload=None):
+    """A cifar-10-batches-py folder in the standard format (Python-2 style
+    pickles with bytes keys, row-major RGB planes), ``per_class`` plain
+    images per class, class c's n-th of colour (25 c, 40 n, 128)."""
+    import pickle
+    names = [b'airplane', b'automobile', b'bird', b'cat', b'deer', b'dog',
+             b'frog', b'horse', b'ship', b'truck']
+    folder.mkdir()
+    labels = [label for label in range(10) for _ in range(per_class)]
+    data = np.stack([
+        np.repeat(np.array([25 * label, 40 * n, 128], dtype=np.uint8), 1024)
+        for label in range(10) for n in range(per_class)
+    ])
+    with open(folder / 'batches.meta', 'wb') as file:
+        pickle.dump({b'label_names': names, b'num_vis': 3072}, file,
+                    protocol=2)
+    with open(folder / 'test_batch', 'wb') as file:
+        pickle.dump(payload or {b'batch_label': b'testing batch 1 of 1',
+                                b'labels': labels, b'data': data}, file,
+                    protocol=2)
+    return data, labels
+
+
+def test_reads_the_cifar10_python_batches(tmp_path):
+    batches = tmp_path / 'cifar-10-batches-py'
+    write_cifar_python(batches, per_class=5)
+    devkit = tmp_path / 'VOCdevkit'
+    proc = run_make_mini_voc(devkit, '--cifar-python', batches)
+    assert proc.returncode == 0, proc.stderr
+    assert annotated_names(devkit) <= PASTED_CLASSES
+    # the background is one of the deer (4), frog (6) or truck (9) images
+    image = np.asarray(Image.open(devkit / 'VOC2007' / 'JPEGImages' /
+                                  '000001.jpg'), dtype=float)
+    labels = np.asarray(Image.open(devkit / 'VOC2007' / 'SegmentationClass'
+                                   / '000001.png'))
+    background = image[labels == 0].mean(0)
+    assert image.shape == (60, 80, 3)
+    assert background[0] == pytest.approx(25 * 4, abs=3) or \
+        background[0] == pytest.approx(25 * 6, abs=3) or \
+        background[0] == pytest.approx(25 * 9, abs=3)
+    assert background[2] == pytest.approx(128, abs=3)
+
+
+def test_refuses_a_cifar_pickle_that_holds_other_objects(tmp_path):
+    batches = tmp_path / 'cifar-10-batches-py'
+    write_cifar_python(batches, per_class=5,
+                       payload={b'data': shutil.rmtree})
+    proc = run_make_mini_voc(tmp_path / 'VOCdevkit', '--cifar-python',
+                             batches)
+    assert proc.returncode == 1
+    assert ('holds shutil.rmtree, which a CIFAR-10 python batch does not'
+            in proc.stderr)
+
+
+def test_names_the_missing_cifar_files(tmp_path):
+    proc = run_make_mini_voc(tmp_path / 'VOCdevkit', '--cifar-python',
+                             tmp_path / 'nowhere')
+    assert proc.returncode == 1
+    assert (f'--cifar-python {tmp_path / "nowhere"}: batches.meta, '
+            'test_batch not found') in proc.stderr
+    assert 'cifar-10-python.tar.gz' in proc.stderr
+
+
+def write_class_folders(root, names, per_class, size=(40, 30)):
+    for index, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        for n in range(per_class):
+            colour = (40 * index % 256, 7 * n, 200)
+            Image.new('RGB', size, colour).save(root / name / f'{n}.png')
+
+
+def test_reads_a_folder_of_class_folders(tmp_path):
+    photos = tmp_path / 'photos'
+    write_class_folders(photos, ['cat', 'aeroplane', 'backgrounds'], 5)
+    devkit = tmp_path / 'VOCdevkit'
+    proc = run_make_mini_voc(devkit, '--images', photos)
+    assert proc.returncode == 0, proc.stderr
+    assert annotated_names(devkit) == {'cat', 'aeroplane'}
+    image_id = read_ids(devkit / 'VOC2007' / 'ImageSets' / 'Main' /
+                        'test.txt')[0]
+    labels = np.asarray(Image.open(devkit / 'VOC2007' / 'SegmentationClass'
+                                   / f'{image_id}.png'))
+    pasted = {VOC_CLASSES[value - 1] for value in np.unique(labels)
+              if 0 < value < 255}
+    assert pasted <= {'cat', 'aeroplane'} and pasted
+
+
+def test_a_folder_without_backgrounds_is_refused(tmp_path):
+    photos = tmp_path / 'photos'
+    write_class_folders(photos, ['cat', 'dog'], 5)
+    proc = run_make_mini_voc(tmp_path / 'VOCdevkit', '--images', photos)
+    assert proc.returncode == 1
+    assert (f"--images {photos} has classes ['cat', 'dog']: it needs at "
+            'least one class named after a VOC class') in proc.stderr
+    assert 'at least one other class (backgrounds' in proc.stderr
+
+
+def test_a_folder_with_too_few_images_names_the_class(tmp_path):
+    photos = tmp_path / 'photos'
+    write_class_folders(photos, ['cat', 'sky'], 5)
+    (photos / 'sky' / '4.png').unlink()
+    proc = run_make_mini_voc(tmp_path / 'VOCdevkit', '--images', photos)
+    assert proc.returncode == 1
+    assert (f"--images {photos} has fewer than 5 images for {{'sky': 4}}"
+            in proc.stderr)

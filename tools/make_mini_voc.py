@@ -1,11 +1,29 @@
 """Write a small Pascal VOC devkit from real images, with exact labels.
 
-Every image is a CIFAR-10 photo of a class that VOC does not annotate (deer,
-frog, truck), up-scaled as the background, with one to ``--max-objects``
-CIFAR-10 objects of classes VOC does have pasted on it, each through an
-elliptical mask, without overlaps. The pasted pixels are the object's
-segmentation mask and its bounding box is the mask's extent, so every label is
-exact. The CIFAR-10 to VOC class map:
+Every image is a photo of a class that VOC does not annotate, up-scaled as the
+background, with one to ``--max-objects`` object photos of classes VOC does
+have pasted on it, each through an elliptical mask, without overlaps. The
+pasted pixels are the object's segmentation mask and its bounding box is the
+mask's extent, so every label is exact.
+
+The photos come from one of (exactly one is required; nothing is read from
+outside the paths given):
+
+- ``--cifar-python DIR``: the standard CIFAR-10 python batches, the
+  ``cifar-10-batches-py`` folder of
+  https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (``tar xzf`` it;
+  ``torchvision.datasets.CIFAR10(root, download=True)`` writes the same
+  folder). Its ``test_batch`` is read.
+- ``--images DIR``: any folder with one sub-folder of images per class.
+  Sub-folders named after a VOC class (``cat``, ``aeroplane``, ...) or a
+  CIFAR-10 class that maps to one (below) are pasted as objects of that
+  class; every other sub-folder (e.g. ``backgrounds/``) serves as
+  backgrounds, so it should hold no VOC objects. Objects are centre-cropped
+  to squares. An extracted CIFAR-10 JPEG split (``cifar10/test``) works too.
+- ``--cifar-archive FILE``: a ``tar.gz`` of ``cifar10/{train,test}/<class>/
+  <n>.jpg`` (the test split is read as a stream; nothing is extracted).
+
+The CIFAR-10 to VOC class map:
 
     airplane -> aeroplane, automobile -> car, bird -> bird, cat -> cat,
     dog -> dog, horse -> horse, ship -> boat;
@@ -27,11 +45,13 @@ configs' default paths)::
 
 Example::
 
-    python tools/make_mini_voc.py data/VOCdevkit --trainval 40 --test 20
-
-The CIFAR-10 archive is read as a stream into memory; nothing is extracted.
+    curl -LO https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz
+    tar xzf cifar-10-python.tar.gz
+    python tools/make_mini_voc.py data/VOCdevkit \
+        --cifar-python cifar-10-batches-py --trainval 40 --test 20
 """
 import argparse
+import pickle
 import random
 import tarfile
 import xml.etree.ElementTree as ET
@@ -43,8 +63,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-DEFAULT_ARCHIVE = (Path(__file__).resolve().parents[2] / 'shared' / 'data' /
-                   'cifar10-jpg.tar.gz')
+CIFAR_PYTHON_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.tif', '.tiff',
+                  '.webp')
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
                'car', 'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
                'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
@@ -59,6 +80,15 @@ CIFAR_TO_VOC = {
     'ship': 'boat',
 }
 BACKGROUND_CLASSES = ('deer', 'frog', 'truck')
+# What the CIFAR-10 batches pickle holds: numpy arrays, nothing else (and
+# the bytes encoding of protocol-2 pickles written by Python 3).
+CIFAR_PICKLE_GLOBALS = {
+    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
+    ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy.core.numeric', '_frombuffer'),
+    ('numpy._core.numeric', '_frombuffer'),
+}
 VOID_LABEL = 255
 VOID_BORDER_PX = 2
 PLACEMENT_TRIES = 50
@@ -98,22 +128,189 @@ def voc_palette() -> List[int]:
     return palette
 
 
-def read_cifar_pool(archive: Path, per_class: int
-                    ) -> Dict[str, List[Image.Image]]:
+@dataclass
+class ImagePool:
+    """The photos a devkit is made of.
+
+    Attributes:
+        objects (dict): Source class name -> (VOC class, RGB images).
+        backgrounds (dict): Source class name -> RGB images (no VOC class).
+    """
+    objects: Dict[str, Tuple[str, List[Image.Image]]]
+    backgrounds: Dict[str, List[Image.Image]]
+
+
+class SourceError(ValueError):
+    """Input photos that cannot make a devkit."""
+
+
+def voc_class_of(name: str) -> Optional[str]:
+    """The VOC class a folder / CIFAR-10 class name stands for, or None."""
+    name = name.lower()
+    if name in VOC_CLASSES:
+        return name
+    return CIFAR_TO_VOC.get(name)
+
+
+def split_pool(per_class_images: Dict[str, List[Image.Image]],
+               source: str) -> ImagePool:
+    """Objects (classes that name a VOC class) and backgrounds (the rest).
+
+    Raises:
+        SourceError: No object class or no background class.
+    """
+    objects = {
+        name: (voc_class_of(name), images)
+        for name, images in per_class_images.items() if voc_class_of(name)
+    }
+    backgrounds = {
+        name: images
+        for name, images in per_class_images.items()
+        if not voc_class_of(name)
+    }
+    if not objects or not backgrounds:
+        raise SourceError(
+            f'{source} has classes {sorted(per_class_images)}: it needs at '
+            'least one class named after a VOC class (objects to paste, '
+            f'e.g. cat, dog, aeroplane; VOC classes: {", ".join(VOC_CLASSES)}'
+            '; or the CIFAR-10 names airplane, automobile, ship) and at '
+            'least one other class (backgrounds without VOC objects).')
+    return ImagePool(objects, backgrounds)
+
+
+def check_per_class(per_class_images: Dict[str, List[Image.Image]],
+                    per_class: int, source: str) -> None:
+    """Refuse classes with fewer than ``per_class`` images.
+
+    Raises:
+        SourceError: Naming the classes that are short, and their counts.
+    """
+    short = {name: len(images) for name, images in per_class_images.items()
+             if len(images) < per_class}
+    if short:
+        raise SourceError(
+            f'{source} has fewer than {per_class} images for {short}; add '
+            'images, or ask for fewer (--trainval, --test, --max-objects).')
+
+
+def read_image_folder(root: Path, per_class: int) -> ImagePool:
+    """Up to ``per_class`` images of each class sub-folder of ``root``.
+
+    Args:
+        root (Path): A folder of ``<class>/<image>`` files.
+        per_class (int): Images to keep per class (in file-name order).
+
+    Raises:
+        SourceError: ``root`` is no folder, a class is short of images, an
+            image cannot be read, or objects or backgrounds are missing.
+    """
+    if not root.is_dir():
+        raise SourceError(f'--images {root}: no such folder.')
+    per_class_images = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.iterdir()
+                       if p.suffix.lower() in IMAGE_SUFFIXES)
+        per_class_images[folder.name] = [
+            read_rgb(path) for path in files[:per_class]
+        ]
+    if not per_class_images:
+        raise SourceError(f'--images {root} has no class sub-folders; put '
+                          'the images in <class name>/ sub-folders.')
+    check_per_class(per_class_images, per_class, f'--images {root}')
+    return split_pool(per_class_images, f'--images {root}')
+
+
+def read_rgb(path: Path) -> Image.Image:
+    """An image file as RGB; a square centre crop happens when pasting."""
+    try:
+        with Image.open(path) as image:
+            return image.convert('RGB')
+    except OSError as error:
+        raise SourceError(f'cannot read image {path}: {error}') from error
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batches; refuses anything but numpy arrays."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            raise SourceError(
+                f'the CIFAR-10 batch file holds {module}.{name}, which a '
+                'CIFAR-10 python batch does not: refusing to unpickle it.')
+        return super().find_class(module, name)
+
+
+def unpickle_cifar(path: Path) -> dict:
+    """A CIFAR-10 python batch file (pickled by Python 2) as a dict with str
+    keys."""
+    with open(path, 'rb') as file:
+        content = CifarUnpickler(file, encoding='bytes').load()
+    return {
+        key.decode() if isinstance(key, bytes) else key: value
+        for key, value in content.items()
+    }
+
+
+def read_cifar_python(root: Path, per_class: int) -> ImagePool:
+    """Up to ``per_class`` images of each class from ``test_batch``.
+
+    Args:
+        root (Path): The ``cifar-10-batches-py`` folder (``batches.meta``,
+            ``test_batch``).
+        per_class (int): Images to keep per class.
+
+    Raises:
+        SourceError: The folder or its files are missing, or too few images.
+    """
+    needed = [root / 'batches.meta', root / 'test_batch']
+    missing = [path.name for path in needed if not path.is_file()]
+    if missing:
+        raise SourceError(
+            f'--cifar-python {root}: {", ".join(missing)} not found. It must '
+            'be the cifar-10-batches-py folder of the CIFAR-10 python '
+            f'version: download {CIFAR_PYTHON_URL} and run tar xzf on it.')
+    names = [
+        name.decode() if isinstance(name, bytes) else name
+        for name in unpickle_cifar(needed[0])['label_names']
+    ]
+    batch = unpickle_cifar(needed[1])
+    pixels = np.asarray(batch['data'], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    per_class_images: Dict[str, List[Image.Image]] = {
+        name: [] for name in names
+    }
+    for label, chw in zip(batch['labels'], pixels):
+        images = per_class_images[names[label]]
+        if len(images) < per_class:
+            images.append(Image.fromarray(chw.transpose(1, 2, 0), 'RGB'))
+    wanted = {name: images for name, images in per_class_images.items()
+              if name in CIFAR_TO_VOC or name in BACKGROUND_CLASSES}
+    check_per_class(wanted, per_class, f'--cifar-python {root}')
+    return cifar_pool(wanted)
+
+
+def cifar_pool(per_class_images: Dict[str, List[Image.Image]]) -> ImagePool:
+    """CIFAR-10's classes as objects (the map above) and backgrounds
+    (deer, frog, truck)."""
+    return ImagePool(
+        objects={name: (CIFAR_TO_VOC[name], per_class_images[name])
+                 for name in CIFAR_TO_VOC},
+        backgrounds={name: per_class_images[name]
+                     for name in BACKGROUND_CLASSES})
+
+
+def read_cifar_archive(archive: Path, per_class: int) -> ImagePool:
     """Read up to ``per_class`` test images of each CIFAR-10 class.
 
     Args:
-        archive (Path): ``cifar10-jpg.tar.gz`` with members
+        archive (Path): A ``tar.gz`` with members
             ``cifar10/{train,test}/<class>/<n>.jpg``.
         per_class (int): Images to keep per class.
 
-    Returns:
-        dict: class name -> list of RGB 32x32 images.
+    Raises:
+        SourceError: No such file, or too few images.
     """
     if not archive.is_file():
-        raise FileNotFoundError(
-            f'CIFAR-10 archive {archive} not found; pass --cifar-archive '
-            f'with the path of cifar10-jpg.tar.gz.')
+        raise SourceError(f'--cifar-archive {archive}: no such file.')
     wanted = set(CIFAR_TO_VOC) | set(BACKGROUND_CLASSES)
     pool: Dict[str, List[Image.Image]] = {name: [] for name in wanted}
     with tarfile.open(archive, 'r|gz') as stream:
@@ -128,11 +325,26 @@ def read_cifar_pool(archive: Path, per_class: int
             images.append(Image.open(BytesIO(data)).convert('RGB'))
             if all(len(images) >= per_class for images in pool.values()):
                 break
-    short = [name for name, images in pool.items() if len(images) < per_class]
-    if short:
-        raise ValueError(f'{archive} has fewer than {per_class} test images '
-                         f'for {short}; is it the CIFAR-10 JPEG archive?')
-    return pool
+    check_per_class(pool, per_class,
+                    f'--cifar-archive {archive} (a CIFAR-10 JPEG archive?)')
+    return cifar_pool(pool)
+
+
+def read_pool(args: argparse.Namespace, per_class: int) -> ImagePool:
+    """The photos from whichever source the command line names."""
+    if args.images is not None:
+        return read_image_folder(args.images, per_class)
+    if args.cifar_python is not None:
+        return read_cifar_python(args.cifar_python, per_class)
+    return read_cifar_archive(args.cifar_archive, per_class)
+
+
+def square(image: Image.Image) -> Image.Image:
+    """The largest centred square of ``image``."""
+    side = min(image.size)
+    left = (image.width - side) // 2
+    top = (image.height - side) // 2
+    return image.crop((left, top, left + side, top + side))
 
 
 def ellipse_mask(size: int) -> Image.Image:
@@ -158,7 +370,7 @@ def find_free_spot(rng: random.Random, occupied: np.ndarray,
     return None
 
 
-def compose_image(rng: random.Random, pool: Dict[str, List[Image.Image]],
+def compose_image(rng: random.Random, pool: ImagePool,
                   image_size: Tuple[int, int], object_sizes: Tuple[int, int],
                   max_objects: int
                   ) -> Tuple[Image.Image, List[PastedObject]]:
@@ -166,7 +378,7 @@ def compose_image(rng: random.Random, pool: Dict[str, List[Image.Image]],
 
     Args:
         rng (random.Random): Source of every random choice.
-        pool (dict): CIFAR class -> images, from :func:`read_cifar_pool`.
+        pool (ImagePool): Objects and backgrounds to draw from.
         image_size (tuple[int, int]): (width, height) of the image.
         object_sizes (tuple[int, int]): Smallest and largest object side.
         max_objects (int): Most objects per image (at least one is placed).
@@ -175,7 +387,8 @@ def compose_image(rng: random.Random, pool: Dict[str, List[Image.Image]],
         tuple: the RGB image and its pasted objects (non-overlapping).
     """
     width, height = image_size
-    background = rng.choice(pool[rng.choice(BACKGROUND_CLASSES)])
+    background = rng.choice(pool.backgrounds[rng.choice(
+        list(pool.backgrounds))])
     image = background.resize((width, height), Image.BILINEAR)
     occupied = np.zeros((height, width), dtype=bool)
     objects = []
@@ -184,16 +397,16 @@ def compose_image(rng: random.Random, pool: Dict[str, List[Image.Image]],
         spot = find_free_spot(rng, occupied, size)
         if spot is None:
             continue
-        cifar_class = rng.choice(sorted(CIFAR_TO_VOC))
-        patch = rng.choice(pool[cifar_class]).resize((size, size),
-                                                     Image.BICUBIC)
+        voc_name, images = pool.objects[rng.choice(sorted(pool.objects))]
+        patch = square(rng.choice(images)).resize((size, size),
+                                                  Image.BICUBIC)
         alpha = ellipse_mask(size)
         image.paste(patch, spot, alpha)
         mask = np.zeros((height, width), dtype=bool)
         left, top = spot
         mask[top:top + size, left:left + size] = np.asarray(alpha) > 0
         occupied |= mask
-        objects.append(PastedObject(CIFAR_TO_VOC[cifar_class], mask))
+        objects.append(PastedObject(voc_name, mask))
     if not objects:
         raise ValueError(f'no object of {object_sizes} px fits a '
                          f'{width}x{height} image; lower --object-size.')
@@ -292,7 +505,7 @@ def write_image_sets(year_dir: Path, ids_per_split: Dict[str, List[str]],
 
 
 def write_year(root: Path, year: str, splits: Dict[str, int],
-               rng: random.Random, pool: Dict[str, List[Image.Image]],
+               rng: random.Random, pool: ImagePool,
                args: argparse.Namespace) -> None:
     """Write one VOC<year> folder.
 
@@ -302,7 +515,7 @@ def write_year(root: Path, year: str, splits: Dict[str, int],
             SegmentationClassAug).
         splits (dict): Split name -> number of images; ``train`` and ``val``
             make ``trainval``.
-        rng, pool, args: Randomness, CIFAR images and the command line.
+        rng, pool, args: Randomness, photos and the command line.
     """
     year_dir = root / f'VOC{year}'
     with_aug = year == '2012'
@@ -330,10 +543,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Command-line arguments (``argv`` defaults to ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(
         description='Write a mini Pascal VOC devkit (VOC2007 + VOC2012) '
-        'from CIFAR-10 images with exact boxes and masks.')
+        'from object and background photos (CIFAR-10 or a folder of your '
+        'own) with exact boxes and masks.')
     parser.add_argument('out', type=Path, help='VOCdevkit folder to write')
-    parser.add_argument('--cifar-archive', type=Path, default=DEFAULT_ARCHIVE,
-                        help='cifar10-jpg.tar.gz (default: %(default)s)')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        '--cifar-python', type=Path, metavar='DIR',
+        help='the cifar-10-batches-py folder of the CIFAR-10 python version '
+        f'({CIFAR_PYTHON_URL}, extracted)')
+    source.add_argument(
+        '--images', type=Path, metavar='DIR',
+        help='a folder with one sub-folder of images per class: VOC (or '
+        'CIFAR-10) class names are pasted as objects, other sub-folders are '
+        'backgrounds')
+    source.add_argument(
+        '--cifar-archive', type=Path, metavar='FILE',
+        help='a tar.gz of cifar10/{train,test}/<class>/<n>.jpg')
     parser.add_argument('--trainval', type=int, default=24,
                         help='trainval images per year, half train, half '
                         'val (default: %(default)s)')
@@ -357,7 +582,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def check_args(args: argparse.Namespace,
                parser: argparse.ArgumentParser) -> None:
-    """Refuse sizes and counts that cannot make a devkit."""
+    """Refuse a missing photo source, and sizes and counts that cannot
+    make a devkit."""
+    if (args.images, args.cifar_python, args.cifar_archive) == (None, ) * 3:
+        parser.error(
+            'say where the photos come from: --cifar-python DIR (the '
+            'cifar-10-batches-py folder: download '
+            f'{CIFAR_PYTHON_URL} and tar xzf it), --images DIR (one '
+            'sub-folder of images per class; VOC class names are pasted as '
+            'objects, other sub-folders are backgrounds) or --cifar-archive '
+            'FILE (a tar.gz of cifar10/{train,test}/<class>/<n>.jpg).')
     width, height = args.image_size
     smallest, largest = args.object_size
     if args.trainval < 2 or args.test < 1:
@@ -374,8 +608,10 @@ def check_args(args: argparse.Namespace,
 def main(argv=None) -> None:
     args = parse_args(argv)
     total = 2 * args.trainval + args.test
-    pool = read_cifar_pool(args.cifar_archive,
-                           per_class=min(total * args.max_objects, 1000))
+    try:
+        pool = read_pool(args, per_class=min(total * args.max_objects, 1000))
+    except SourceError as error:
+        raise SystemExit(f'make_mini_voc.py: error: {error}') from error
     rng = random.Random(args.seed)
     train = args.trainval // 2
     write_year(args.out, '2007',
