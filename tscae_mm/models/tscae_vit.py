@@ -9,9 +9,14 @@ from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..utils.pretrained_check import (checked_pretrained_init,
+                                      pretrained_init_cfg)
 from .utils import complementary_indices, gather_tokens
 
 PLACEHOLDER_TOKENS = ('mask_token', 'visible_token')
+# Weights a pre-training checkpoint lacks by design: the dense tasks' pyramid,
+# the norm after global pooling (out_type='avg_featmap'), the placeholders.
+NOT_PRETRAINED = ('feature_pyramid.', 'ln2.', *PLACEHOLDER_TOKENS)
 
 
 class TSCAEEncoderOutput(NamedTuple):
@@ -140,7 +145,19 @@ class TSCAEViT(VisionTransformer):
                 module.drop_prob = float(module.drop_prob)
 
     def init_weights(self) -> None:
-        """MAE-style initialisation for pre-training; plain ViT otherwise."""
+        """MAE-style initialisation for pre-training; plain ViT otherwise.
+
+        With an ``init_cfg`` of type ``Pretrained`` the weights are loaded
+        from the checkpoint and checked (:func:`checked_pretrained_init`): a
+        checkpoint that holds (almost) none of this encoder's weights (wrong
+        prefix, another architecture) raises, naming the checkpoint, how many
+        matched and the fix; one that holds only some of them raises too,
+        naming them, unless the init_cfg has ``allow_partial=True``.
+        """
+        if pretrained_init_cfg(self.init_cfg) is not None:
+            with checked_pretrained_init(self, NOT_PRETRAINED):
+                super().init_weights()
+            return
         super().init_weights()
         if not self.masked_pretraining:
             return

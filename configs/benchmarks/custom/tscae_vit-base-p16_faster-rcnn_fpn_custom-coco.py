@@ -6,21 +6,21 @@
 # (the json "file_name" entries are relative to the images folder; the
 # category names must be the ones listed in `classes`).
 #   python tools/train.py configs/benchmarks/custom/<this file>
-# EDIT: 1. data_root; 2. classes (your category names, in any order);
-# 3. pretrained_checkpoint (pretrained_prefix = None for a backbone-only
-# file); 4. if you like, max_epochs and the image scale of the pipelines.
+# EDIT in a copy of this file: 1. data_root; 2. classes (your category names,
+# in any order); 3. the checkpoint, below; 4. if you like, max_epochs (and
+# the param_scheduler's end with it) and the image scale of the pipelines.
 data_root = 'data/my_coco/'
 classes = ('cat', 'dog')
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
 
 _base_ = '../mmdet/tscae_vit-base-p16_faster-rcnn_fpn_4x3e_voc0712.py'
 
+# The pre-trained checkpoint: model.backbone.init_cfg.checkpoint, here or with
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# (while it is None the run stops at initialisation, naming that key). The
+# base's prefix='backbone.' reads a checkpoint from tools/train.py; set
+# model.backbone.init_cfg.prefix=None for one from tools/extract_backbone.py.
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            checkpoint=pretrained_checkpoint, prefix=pretrained_prefix)),
+    backbone=dict(init_cfg=dict(checkpoint=None)),
     roi_head=dict(bbox_head=dict(num_classes=len(classes))))
 
 metainfo = dict(classes=classes)

@@ -7,23 +7,23 @@
 # pooling, RandAugment, random erasing) plus the MAE recipe's label smoothing
 # 0.1 and Mixup / CutMix; top-1 / top-5 accuracy on val.
 #   python tools/train.py configs/benchmarks/custom/<this file>
-# EDIT: 1. data_root; 2. num_classes (the number of class folders);
-# 3. pretrained_checkpoint (TSCAE / MAE checkpoint; pretrained_prefix = None
-# for a backbone-only file); 4. if you like, max_epochs, batch size
-# (train_dataloader.batch_size) and lr (optim_wrapper.optimizer.lr).
+# EDIT in a copy of this file: 1. data_root; 2. num_classes (the number of
+# class folders); 3. the checkpoint, below; 4. if you like, max_epochs (and
+# the param_scheduler's end with it), batch size (train_dataloader.batch_size)
+# and lr (optim_wrapper.optimizer.lr).
 data_root = 'data/my_classification'
 num_classes = 10
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
 
 _base_ = '../mmpretrain/tscae_vit-base-p16_ft-8xb16-coslr-50e_voc07.py'
 
 data_preprocessor = dict(num_classes=num_classes, to_onehot=False)
+# The pre-trained checkpoint: model.backbone.init_cfg.checkpoint, here or with
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# (while it is None the run stops at initialisation, naming that key). The
+# base's prefix='backbone.' reads a checkpoint from tools/train.py; set
+# model.backbone.init_cfg.prefix=None for one from tools/extract_backbone.py.
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            checkpoint=pretrained_checkpoint, prefix=pretrained_prefix)),
+    backbone=dict(init_cfg=dict(checkpoint=None)),
     head=dict(
         type='LinearClsHead',
         num_classes=num_classes,

@@ -6,26 +6,25 @@
 # A mask pixel holds its class index (0 .. len(classes) - 1, in the order of
 # `classes`), 255 where it should be ignored; single-channel or palette PNG.
 #   python tools/train.py configs/benchmarks/custom/<this file>
-# EDIT: 1. data_root; 2. classes (index 0 first, usually 'background');
-# 3. palette (one RGB colour per class, used to draw predictions);
-# 4. img_suffix / seg_map_suffix if your files end otherwise;
-# 5. pretrained_checkpoint (pretrained_prefix = None for a backbone-only
-# file); 6. if you like, crop size and schedule.
+# EDIT in a copy of this file: 1. data_root; 2. classes (index 0 first,
+# usually 'background'); 3. palette (one RGB colour per class, used to draw
+# predictions); 4. img_suffix / seg_map_suffix if your files end otherwise;
+# 5. the checkpoint, below; 6. if you like, crop size and schedule.
 data_root = 'data/my_segmentation'
 classes = ('background', 'cat', 'dog')
 palette = [[0, 0, 0], [128, 0, 0], [0, 128, 0]]
 img_suffix = '.jpg'
 seg_map_suffix = '.png'
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
 
 _base_ = '../mmseg/tscae_vit-base-p16_upernet_4xb4-40k_voc12aug-512x512.py'
 
+# The pre-trained checkpoint: model.backbone.init_cfg.checkpoint, here or with
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# (while it is None the run stops at initialisation, naming that key). The
+# base's prefix='backbone.' reads a checkpoint from tools/train.py; set
+# model.backbone.init_cfg.prefix=None for one from tools/extract_backbone.py.
 model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            checkpoint=pretrained_checkpoint, prefix=pretrained_prefix)),
+    backbone=dict(init_cfg=dict(checkpoint=None)),
     decode_head=dict(num_classes=len(classes)),
     auxiliary_head=dict(num_classes=len(classes)))
 

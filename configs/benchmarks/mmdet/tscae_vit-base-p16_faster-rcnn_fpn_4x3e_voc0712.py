@@ -10,16 +10,18 @@
 #   bash tools/dist_train.sh configs/benchmarks/mmdet/<this file> 8
 # or from an MMDetection checkout (tscae_mm installed):
 #   python tools/train.py <path to this file>
-# Edit: `pretrained_checkpoint` (TSCAE / MAE checkpoint from tools/train.py;
-# `pretrained_prefix = None` for a backbone-only file from
-# tools/extract_backbone.py). The data are read from data/VOCdevkit/ (the
-# base's path: link your VOCdevkit, holding VOC2007/ and VOC2012/, there).
+# Pre-trained weights: set model.backbone.init_cfg.checkpoint (while it is
+# None the run stops at initialisation, naming that key); in a child config
+#   model = dict(backbone=dict(init_cfg=dict(checkpoint=CKPT)))
+# or on the command line
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# prefix='backbone.' reads a TSCAE / MAE checkpoint written by tools/train.py;
+# for an encoder written by tools/extract_backbone.py also set
+# model.backbone.init_cfg.prefix=None.
+# The data are read from data/VOCdevkit/ (the base's path: link your
+# VOCdevkit, holding VOC2007/ and VOC2012/, there).
 # Model size: ViT-B/16; for another size
 # change arch, feature_pyramid.embed_dims and neck.in_channels together.
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
-
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
 
@@ -42,8 +44,8 @@ model = dict(
             norm_cfg=dict(type='SyncBN', requires_grad=True)),
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=pretrained_checkpoint,
-            prefix=pretrained_prefix)),
+            checkpoint=None,  # set it: see the header
+            prefix='backbone.')),
     neck=dict(in_channels=[embed_dims] * 4))
 
 # The base's schedule is kept: 4 epochs over the 3x repeated VOC0712 trainval.

@@ -4,15 +4,19 @@
 # over VOC2007 + VOC2012 trainval, then VOC mAP on the VOC2007 test images.
 # Runs from this repository's tools/train.py and from MMDetection's own
 # tools/train.py (with tscae_mm installed).
-#   python tools/make_mini_voc.py data/VOCdevkit
+#   python tools/make_mini_voc.py data/VOCdevkit \
+#       --cifar-python cifar-10-batches-py   # docs/downstream.md: the data
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py \
 #       --work-dir work_dirs/demo
-#   python tools/train.py configs/benchmarks/mmdet/<this file>
+#   python tools/train.py configs/benchmarks/mmdet/<this file> \
+#       --cfg-options \
+#       model.backbone.init_cfg.checkpoint=work_dirs/demo/epoch_3.pth
+# The pre-trained encoder is given on the command line (the config's
+# model.backbone.init_cfg.checkpoint is None, and the run stops at
+# initialisation, naming that key, until it is set).
 # Blocks 2, 3, 5 and 6 are kept; patch 4 gives them stride 4, so the pyramid
 # scales are (1, 0.5, 0.25, 0.125) for the strides 4, 8, 16, 32 that FPN and
 # the anchors expect. Everything else is the ViT-B/16 config's.
-pretrained_checkpoint = 'work_dirs/demo/epoch_3.pth'
-
 _base_ = './tscae_vit-base-p16_faster-rcnn_fpn_4x3e_voc0712.py'
 
 embed_dims = 192
@@ -28,8 +32,7 @@ model = dict(
         patch_size=4,
         out_indices=(1, 2, 4, 5),
         feature_pyramid=dict(
-            embed_dims=embed_dims, scales=(1, 0.5, 0.25, 0.125)),
-        init_cfg=dict(checkpoint=pretrained_checkpoint)),
+            embed_dims=embed_dims, scales=(1, 0.5, 0.25, 0.125))),
     data_preprocessor=dict(pad_size_divisor=8),
     neck=dict(in_channels=[embed_dims] * 4))
 

@@ -5,14 +5,19 @@
 # random erasing 0.25; no label smoothing or mixup (multi-label targets).
 #   python tools/train.py configs/benchmarks/mmpretrain/<this file>
 #   bash tools/dist_train.sh configs/benchmarks/mmpretrain/<this file> 8
-# Edit: `pretrained_checkpoint` (a TSCAE or MAE checkpoint from
-# tools/train.py; for a backbone-only file from tools/extract_backbone.py set
-# `pretrained_prefix = None`) and `data_root` (a VOCdevkit VOC2007 folder).
+# Pre-trained weights: set model.backbone.init_cfg.checkpoint (while it is
+# None the run stops at initialisation, naming that key); in a child config
+#   model = dict(backbone=dict(init_cfg=dict(checkpoint=CKPT)))
+# or on the command line
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# prefix='backbone.' reads a TSCAE / MAE checkpoint written by tools/train.py;
+# for an encoder written by tools/extract_backbone.py also set
+# model.backbone.init_cfg.prefix=None.
+# Data: `data_root` below (a VOCdevkit VOC2007 folder); from a child config
+# set data_root in train_dataloader.dataset, val_dataloader.dataset and
+# test_dataloader.dataset.
 # Model size: ViT-B/16 (768 wide, 12 layers, 12 heads); for ViT-S/16 use
 # arch='deit-small' and in_channels=384, for ViT-L/16 arch='large', 1024.
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
 data_root = 'data/VOCdevkit/VOC2007'
 
 _base_ = [
@@ -33,8 +38,8 @@ model = dict(
         final_norm=False,  # MAE recipe: norm after pooling (a new `ln2`)
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=pretrained_checkpoint,
-            prefix=pretrained_prefix)),
+            checkpoint=None,  # set it: see the header
+            prefix='backbone.')),
     neck=None,
     head=dict(
         type='MultiLabelLinearClsHead',

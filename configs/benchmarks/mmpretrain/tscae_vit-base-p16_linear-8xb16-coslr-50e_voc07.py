@@ -3,13 +3,20 @@
 # multi-label classifier, as MAE's linear probe; trained on VOC2007 trainval,
 # evaluated on VOC2007 test (mAP, precision / recall / F1).
 #   python tools/train.py configs/benchmarks/mmpretrain/<this file>
-# Edit: `pretrained_checkpoint` (TSCAE / MAE checkpoint; `pretrained_prefix =
-# None` for a backbone-only file), `data_root`. Model size: ViT-B/16; for
+# Pre-trained weights: set model.backbone.init_cfg.checkpoint (while it is
+# None the run stops at initialisation, naming that key); in a child config
+#   model = dict(backbone=dict(init_cfg=dict(checkpoint=CKPT)))
+# or on the command line
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# prefix='backbone.' reads a TSCAE / MAE checkpoint written by tools/train.py;
+# for an encoder written by tools/extract_backbone.py also set
+# model.backbone.init_cfg.prefix=None.
+# Data: `data_root` below (a VOCdevkit VOC2007 folder); from a child config
+# set data_root in train_dataloader.dataset, val_dataloader.dataset and
+# test_dataloader.dataset.
+# Model size: ViT-B/16; for
 # another size change arch, frozen_stages (= its number of layers),
 # input_features and in_channels together.
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
 data_root = 'data/VOCdevkit/VOC2007'
 
 _base_ = [
@@ -30,8 +37,8 @@ model = dict(
         final_norm=True,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=pretrained_checkpoint,
-            prefix=pretrained_prefix)),
+            checkpoint=None,  # set it: see the header
+            prefix='backbone.')),
     neck=dict(type='ClsBatchNormNeck', input_features=768),
     head=dict(
         type='MultiLabelLinearClsHead',

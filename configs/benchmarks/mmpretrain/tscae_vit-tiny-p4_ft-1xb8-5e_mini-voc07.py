@@ -2,14 +2,18 @@
 # the demo's TSCAE encoder (tscae_vit-tiny-p4_demo.py: 192 wide, 6 layers,
 # patch 4), 64 px crops, five epochs, then VOC mAP and precision / recall / F1
 # on the 16 VOC2007 test images.
-#   python tools/make_mini_voc.py data/VOCdevkit
+#   python tools/make_mini_voc.py data/VOCdevkit \
+#       --cifar-python cifar-10-batches-py   # docs/downstream.md: the data
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py \
 #       --work-dir work_dirs/demo
-#   python tools/train.py configs/benchmarks/mmpretrain/<this file>
+#   python tools/train.py configs/benchmarks/mmpretrain/<this file> \
+#       --cfg-options \
+#       model.backbone.init_cfg.checkpoint=work_dirs/demo/epoch_3.pth
+# The pre-trained encoder is given on the command line (the config's
+# model.backbone.init_cfg.checkpoint is None, and the run stops at
+# initialisation, naming that key, until it is set).
 # Everything else (model type, head, layer decay, metrics) is the ViT-B/16
 # config's.
-pretrained_checkpoint = 'work_dirs/demo/epoch_3.pth'
-
 _base_ = './tscae_vit-base-p16_ft-8xb16-coslr-50e_voc07.py'
 
 model = dict(
@@ -21,8 +25,7 @@ model = dict(
             num_heads=3,
             feedforward_channels=768),
         img_size=32,
-        patch_size=4,
-        init_cfg=dict(checkpoint=pretrained_checkpoint)),
+        patch_size=4),
     head=dict(in_channels=192))
 
 crop_size = 64

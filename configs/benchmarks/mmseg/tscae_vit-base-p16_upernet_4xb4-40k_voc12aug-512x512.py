@@ -10,17 +10,20 @@
 #   bash tools/dist_train.sh configs/benchmarks/mmseg/<this file> 4
 # or from an MMSegmentation checkout (tscae_mm installed):
 #   python tools/train.py <path to this file>
-# Edit: `pretrained_checkpoint` (TSCAE / MAE checkpoint; `pretrained_prefix =
-# None` for a backbone-only file from tools/extract_backbone.py). The data
+# Pre-trained weights: set model.backbone.init_cfg.checkpoint (while it is
+# None the run stops at initialisation, naming that key); in a child config
+#   model = dict(backbone=dict(init_cfg=dict(checkpoint=CKPT)))
+# or on the command line
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
+# prefix='backbone.' reads a TSCAE / MAE checkpoint written by tools/train.py;
+# for an encoder written by tools/extract_backbone.py also set
+# model.backbone.init_cfg.prefix=None.
+# The data
 # are read from data/VOCdevkit/VOC2012 (the base's path: link your VOCdevkit
 # there) with SegmentationClass and SegmentationClassAug, as MMSegmentation's
 # VOC-aug preparation makes them.
 # Model size: ViT-B/16; for another size change arch, embed_dims and the
 # heads' in_channels together.
-pretrained_checkpoint = ('work_dirs/tscae_vit-base-p16_8xb64-amp-coslr-400e_'
-                         'coco/epoch_400.pth')
-pretrained_prefix = 'backbone.'
-
 _base_ = 'mmseg::upernet/upernet_r50_4xb4-40k_voc12aug-512x512.py'
 custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
 
@@ -46,8 +49,8 @@ model = dict(
             norm_cfg=norm_cfg),
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=pretrained_checkpoint,
-            prefix=pretrained_prefix)),
+            checkpoint=None,  # set it: see the header
+            prefix='backbone.')),
     decode_head=dict(
         in_channels=[embed_dims] * 4, channels=embed_dims, num_classes=21),
     auxiliary_head=dict(in_channels=embed_dims, num_classes=21),

@@ -4,14 +4,18 @@
 # iterations, then mIoU on the VOC2012 val images (whole 96x72 images, a
 # non-square input). Runs from this repository's tools/train.py and from
 # MMSegmentation's own tools/train.py (with tscae_mm installed).
-#   python tools/make_mini_voc.py data/VOCdevkit
+#   python tools/make_mini_voc.py data/VOCdevkit \
+#       --cifar-python cifar-10-batches-py   # docs/downstream.md: the data
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py \
 #       --work-dir work_dirs/demo
-#   python tools/train.py configs/benchmarks/mmseg/<this file>
+#   python tools/train.py configs/benchmarks/mmseg/<this file> \
+#       --cfg-options \
+#       model.backbone.init_cfg.checkpoint=work_dirs/demo/epoch_3.pth
+# The pre-trained encoder is given on the command line (the config's
+# model.backbone.init_cfg.checkpoint is None, and the run stops at
+# initialisation, naming that key, until it is set).
 # Blocks 2, 3, 5 and 6 are kept; patch 4: pyramid scales (1, 0.5, 0.25,
 # 0.125) give strides 4, 8, 16, 32. Everything else is the ViT-B/16 config's.
-pretrained_checkpoint = 'work_dirs/demo/epoch_3.pth'
-
 _base_ = './tscae_vit-base-p16_upernet_4xb4-40k_voc12aug-512x512.py'
 
 embed_dims = 192
@@ -29,8 +33,7 @@ model = dict(
         patch_size=4,
         out_indices=(1, 2, 4, 5),
         feature_pyramid=dict(
-            embed_dims=embed_dims, scales=(1, 0.5, 0.25, 0.125)),
-        init_cfg=dict(checkpoint=pretrained_checkpoint)),
+            embed_dims=embed_dims, scales=(1, 0.5, 0.25, 0.125))),
     decode_head=dict(in_channels=[embed_dims] * 4, channels=embed_dims),
     auxiliary_head=dict(in_channels=embed_dims, channels=64),
     test_cfg=dict(_delete_=True, mode='whole'))
