@@ -9,12 +9,14 @@ sample do not depend on the number of processes, the number of workers,
 ``persistent_workers`` or whether the run was resumed.
 """
 import contextlib
+import copy
 import random
 from typing import Iterator, NamedTuple, Optional, Sized, Union
 
 import numpy as np
 import torch
 from mmengine.dataset import DefaultSampler
+from mmengine.logging import print_log
 from mmpretrain.registry import DATA_SAMPLERS, DATASETS
 
 from .robust_loading import pop_skipped_images
@@ -22,6 +24,10 @@ from .robust_loading import pop_skipped_images
 # Domain tags that keep the data's and the model's streams apart.
 DATA_STREAM = 0  # per sample: (DATA_STREAM, seed, epoch, index)
 MODEL_STREAM = 1  # per iteration: (MODEL_STREAM, seed, iteration, rank)
+# Keys that SeededDataset passes on to the dataset it wraps, so that they work
+# where OpenMMLab configs usually set them: train_dataloader.dataset.<key>.
+FORWARDED_KEYS = ('data_root', 'ann_file', 'data_prefix', 'pipeline',
+                  'with_label')
 
 
 class SampleKey(NamedTuple):
@@ -113,17 +119,36 @@ class SeededDataset:
     sample, their paths are added to the packed data sample's metainfo as
     ``skipped_images``; :class:`SkippedImagesHook` reports them.
 
+    The keys of :data:`FORWARDED_KEYS` (``data_root``, ``ann_file``,
+    ``data_prefix``, ``pipeline``, ``with_label``) given to the wrapper are
+    put into the wrapped dataset's config, so
+    ``train_dataloader.dataset.data_root=...`` works as in any OpenMMLab
+    config; where the wrapped config has the key too, the wrapper's value
+    wins and a log line says so. Any other key is refused with the name to
+    set instead (``train_dataloader.dataset.dataset.<key>``).
+
     Args:
         dataset (dict | BaseDataset): The dataset to wrap, or its config.
         lazy_init (bool): Defer loading the inner dataset's annotations.
             Defaults to False.
+        **inner_args: Values of :data:`FORWARDED_KEYS` for the wrapped
+            dataset (which must then be given as a config dict).
+
+    Raises:
+        TypeError: A key that is not forwarded, or forwarded keys with an
+            already built ``dataset``.
     """
 
     def __init__(self,
                  dataset: Union[dict, object],
-                 lazy_init: bool = False) -> None:
-        self.dataset = (
-            DATASETS.build(dataset) if isinstance(dataset, dict) else dataset)
+                 lazy_init: bool = False,
+                 **inner_args) -> None:
+        if isinstance(dataset, dict):
+            self.dataset = DATASETS.build(
+                inner_dataset_config(dataset, inner_args, log=True))
+        else:
+            refuse_inner_args_for_built(dataset, inner_args)
+            self.dataset = dataset
         if not lazy_init:
             self.full_init()
 
@@ -153,6 +178,66 @@ class SeededDataset:
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(\n{self.dataset!r})'
+
+
+def inner_dataset_config(dataset: dict,
+                         inner_args: dict,
+                         log: bool = False) -> dict:
+    """The wrapped dataset's config with the wrapper's forwarded keys set.
+
+    Args:
+        dataset (dict): Config of the wrapped dataset (not changed).
+        inner_args (dict): Keys given to :class:`SeededDataset` besides
+            ``dataset`` and ``lazy_init``.
+        log (bool): Log each value that replaces one of ``dataset``.
+
+    Raises:
+        TypeError: A key of ``inner_args`` is not in :data:`FORWARDED_KEYS`.
+    """
+    refuse_unknown_keys(inner_args)
+    merged = copy.deepcopy(dataset)
+    for key, value in inner_args.items():
+        if log and key in merged and merged[key] != value:
+            print_log(
+                f'SeededDataset: {key} set on the wrapper '
+                f'({brief(value)}) replaces the wrapped dataset\'s {key} '
+                f'({brief(merged[key])}).',
+                logger='current')
+        merged[key] = value
+    return merged
+
+
+def refuse_unknown_keys(inner_args: dict) -> None:
+    """Name the keys SeededDataset cannot forward and where they belong."""
+    unknown = [key for key in inner_args if key not in FORWARDED_KEYS]
+    if unknown:
+        where = ', '.join(f'train_dataloader.dataset.dataset.{key}'
+                          for key in unknown)
+        raise TypeError(
+            f'SeededDataset got {", ".join(map(repr, unknown))}, which it '
+            'does not pass on: it wraps the real dataset, configured under '
+            f'its `dataset` key. Set {where} instead (in a child config: '
+            'train_dataloader = dict(dataset=dict(dataset=dict(...)))). '
+            'SeededDataset itself takes dataset, lazy_init and '
+            f'{", ".join(FORWARDED_KEYS)} (passed on to the wrapped dataset).')
+
+
+def refuse_inner_args_for_built(dataset: object, inner_args: dict) -> None:
+    """Forwarded keys need a dataset config, not a built dataset."""
+    refuse_unknown_keys(inner_args)
+    if inner_args:
+        raise TypeError(
+            f'SeededDataset got {", ".join(sorted(inner_args))} with an '
+            f'already built dataset ({type(dataset).__name__}); they can '
+            'only be passed on to a dataset config (a dict). Give them to '
+            'that dataset when you build it.')
+
+
+def brief(value) -> str:
+    """A short description of a config value for a log line."""
+    if isinstance(value, (list, tuple)):
+        return f'a list of {len(value)} entries'
+    return repr(value)
 
 
 @contextlib.contextmanager

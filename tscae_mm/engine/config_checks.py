@@ -7,11 +7,14 @@ thing) later.
 """
 import inspect
 import logging
+import math
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmpretrain.registry import MODELS, TRANSFORMS
+
+from ..datasets.seeded import FORWARDED_KEYS, inner_dataset_config
 
 Size = Tuple[int, int]
 
@@ -29,6 +32,7 @@ def check_training_config(cfg: ConfigDict) -> None:
     check_tscae_config(cfg)
     check_seeded_loader(cfg)
     warn_if_single_checkpoint_kept(cfg)
+    warn_if_schedule_and_loop_disagree(cfg)
 
 
 def as_size(value, owner: str) -> Size:
@@ -48,10 +52,21 @@ def train_pipelines(cfg: ConfigDict) -> Iterator[List[dict]]:
         dataset = pending.pop()
         if not isinstance(dataset, dict):
             continue
+        dataset = with_forwarded_keys(dataset)
         if 'pipeline' in dataset:
             yield [t for t in dataset['pipeline'] if isinstance(t, dict)]
         pending.extend(dataset.get('datasets', []))
         pending.append(dataset.get('dataset'))
+
+
+def with_forwarded_keys(dataset: dict) -> dict:
+    """A SeededDataset config as the wrapped dataset will see it: the keys
+    it passes on (e.g. a ``pipeline`` set on the wrapper) moved inside."""
+    inner = dataset.get('dataset')
+    if dataset.get('type') != 'SeededDataset' or not isinstance(inner, dict):
+        return dataset
+    forwarded = {k: v for k, v in dataset.items() if k in FORWARDED_KEYS}
+    return dict(dataset=inner_dataset_config(inner, forwarded))
 
 
 def stated_or_default(registry, part: dict, name: str):
@@ -192,3 +207,87 @@ def warn_if_single_checkpoint_kept(cfg: ConfigDict) -> None:
             'from. Use max_keep_ckpts >= 2.',
             logger='current',
             level=logging.WARNING)
+
+
+def schedulers_of(cfg: ConfigDict) -> List[dict]:
+    """The config's ``param_scheduler`` entries as a flat list of dicts
+    (also for one dict, and for a dict of lists per optimiser)."""
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict) and 'type' not in schedulers:
+        schedulers = [s for group in schedulers.values() for s in (
+            group if isinstance(group, (list, tuple)) else [group])]
+    elif isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    return [s for s in schedulers if isinstance(s, dict)]
+
+
+def loop_length(train_cfg: dict) -> Optional[Tuple[str, int, bool]]:
+    """(``'train_cfg.max_epochs'`` or ``'train_cfg.max_iters'``, its value,
+    whether it counts epochs), or None for a loop without either."""
+    for key, by_epoch in (('max_epochs', True), ('max_iters', False)):
+        if isinstance(train_cfg.get(key), int):
+            return f'train_cfg.{key}', train_cfg[key], by_epoch
+    return None
+
+
+def is_warmup(scheduler: dict) -> bool:
+    """A scheduler that ends at the base value (LinearLR / ConstantLR and
+    their momentum / parameter variants with the default end_factor 1)."""
+    kind = str(scheduler.get('type', ''))
+    return (kind.startswith(('Linear', 'Constant'))
+            and scheduler.get('end_factor', 1.0) == 1.0)
+
+
+def warn_if_schedule_and_loop_disagree(cfg: ConfigDict) -> None:
+    """Warn when the schedulers end elsewhere than the training loop.
+
+    A child config (or ``--cfg-options``) that changes
+    ``train_cfg.max_epochs`` keeps the base config's ``param_scheduler``,
+    whose ``begin`` / ``end`` are fixed numbers: a shorter run then stops
+    before the schedule ends (or is all warm-up), a longer one goes on at
+    the final value of a decay. Only schedulers counted in the loop's unit
+    (``by_epoch``) with a finite ``end`` are compared; a warm-up that ends
+    before the loop (it ends at the base value) is fine. The schedule is
+    never changed. A deliberately shortened run (e.g. ``tools/run_study.py``
+    screening the first epochs of a longer schedule) may ignore the warning.
+    """
+    length = loop_length(cfg.get('train_cfg') or {})
+    if length is None:
+        return
+    loop_key, max_length, loop_by_epoch = length
+    unit = 'epoch' if loop_by_epoch else 'iteration'
+    timed = [(index, s) for index, s in enumerate(schedulers_of(cfg))
+             if s.get('by_epoch', True) == loop_by_epoch
+             and isinstance(s.get('end'), (int, float))
+             and math.isfinite(s['end'])]
+    too_long = [(i, s) for i, s in timed if s['end'] > max_length]
+    decays = [(i, s) for i, s in timed if not is_warmup(s)]
+    if too_long:
+        index, last = max(too_long, key=lambda item: item[1]['end'])
+        effect = (f'the run stops at {unit} {max_length}, before the '
+                  'schedule has run its course')
+        covering = [s for _, s in too_long
+                    if is_warmup(s) and s.get('begin', 0) == 0]
+        if covering:
+            effect += (f'; the whole run is warm-up ({covering[0]["type"]} '
+                       f'ends at {unit} {covering[0]["end"]})')
+    elif decays and max(s['end'] for _, s in decays) < max_length:
+        index, last = max(decays, key=lambda item: item[1]['end'])
+        effect = (f'its last {max_length - last["end"]} {unit}(s) run on at '
+                  f'the final value of {last.get("type")}')
+    else:
+        return
+    spans = '; '.join(
+        f"param_scheduler[{i}] {s.get('type')} from {unit} "
+        f"{s.get('begin', 0)} to {s['end']}" for i, s in timed)
+    print_log(
+        f'{loop_key}={max_length} but the param_scheduler ends at {unit} '
+        f'{last["end"]} (param_scheduler[{index}].end): {effect}. '
+        f'Schedule: {spans}. If you changed {loop_key}, also set the '
+        "schedulers' begin / end (and CosineAnnealingLR's T_max) to match "
+        'it (e.g. a new param_scheduler list in your config), or set '
+        f'{loop_key}={last["end"]} back. A run that deliberately stops '
+        'early (e.g. tools/run_study.py screening the first epochs of a '
+        'longer schedule) can ignore this.',
+        logger='current',
+        level=logging.WARNING)
