@@ -5,8 +5,10 @@ from .teacher_decoder import TSCAETeacherDecoder
 from .token_contrast import TokenContrastHead
 from .tscae import TSCAE
 from .tscae_vit import TSCAEEncoderOutput, TSCAEViT
+from .variance_covariance import TokenVarianceCovarianceLoss
 
 __all__ = [
     'TSCAEViT', 'TSCAEEncoderOutput', 'TSCAETeacherDecoder', 'TSCAEPixelHead',
-    'TokenContrastHead', 'GlobalConsistencyHead', 'TSCAE', 'ViTFeaturePyramid'
+    'TokenContrastHead', 'GlobalConsistencyHead', 'TSCAE', 'ViTFeaturePyramid',
+    'TokenVarianceCovarianceLoss'
 ]

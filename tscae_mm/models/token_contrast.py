@@ -16,7 +16,11 @@ class TokenContrastHead(BaseModule):
     The predictor is ``Linear(D, D/r) -> BatchNorm -> ReLU -> Linear(D/r, D)``
     and is applied to both sides. ``'simsiam'`` (reference) is the symmetric
     negative cosine similarity, each side's prediction against the
-    stop-gradient of the other side. ``'infonce'`` (ours, an option the
+    stop-gradient of the other side. With ``symmetric=False`` only the
+    decoder's side predicts the stop-gradient of h_S (the one-way
+    prediction of BYOL and of SimSiam's asymmetric form): nothing pulls the
+    student pass towards the decoder, so the student cannot meet the
+    decoder halfway at a constant. ``'infonce'`` (ours, an option the
     reference also wrote) contrasts each prediction with the other side at
     the same position in every image of the batch; the same image is the
     positive.
@@ -29,6 +33,8 @@ class TokenContrastHead(BaseModule):
         embed_dims (int): Width D of d_M and h_S. Defaults to 768.
         reduction (int): Bottleneck ratio r of the predictor. Defaults to 4.
         loss_type (str): ``'simsiam'`` or ``'infonce'``.
+        symmetric (bool): Both directions (the reference's) or only
+            predictor(d_M) -> stop-gradient(h_S). Defaults to True.
         temperature (float): InfoNCE temperature. Defaults to 0.1.
         norm_cfg (dict): Normalisation of the predictor's bottleneck.
             Defaults to ``dict(type='BN1d')``.
@@ -40,6 +46,7 @@ class TokenContrastHead(BaseModule):
                  embed_dims: int = 768,
                  reduction: int = 4,
                  loss_type: str = 'simsiam',
+                 symmetric: bool = True,
                  temperature: float = 0.1,
                  norm_cfg: dict = dict(type='BN1d'),
                  loss_weight: float = 1.,
@@ -57,6 +64,7 @@ class TokenContrastHead(BaseModule):
             build_norm_layer(norm_cfg, hidden)[1], nn.ReLU(inplace=True),
             nn.Linear(hidden, embed_dims))
         self.loss_type = loss_type
+        self.symmetric = symmetric
         self.temperature = temperature
         self.loss_weight = loss_weight
 
@@ -75,12 +83,12 @@ class TokenContrastHead(BaseModule):
         Returns:
             Tensor: scalar loss.
         """
-        pred_decoded = self.predict(decoded_masked)
-        pred_student = self.predict(student_masked)
         compare = (self._negative_cosine
                    if self.loss_type == 'simsiam' else self._info_nce)
-        loss = 0.5 * (compare(pred_decoded, student_masked.detach()) +
-                      compare(pred_student, decoded_masked.detach()))
+        loss = compare(self.predict(decoded_masked), student_masked.detach())
+        if self.symmetric:
+            loss = 0.5 * (loss + compare(
+                self.predict(student_masked), decoded_masked.detach()))
         return self.loss_weight * loss
 
     @staticmethod

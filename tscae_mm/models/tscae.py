@@ -1,9 +1,9 @@
 """TSCAE: teacher-student complementary mask autoencoder."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from mmpretrain.models import BaseSelfSupervisor
+from mmpretrain.models import BaseSelfSupervisor, CosineEMA
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -25,6 +25,17 @@ class TSCAE(BaseSelfSupervisor):
         head (dict): :class:`TSCAEPixelHead` config.
         contrast_head (dict): :class:`TokenContrastHead` config.
         global_head (dict): :class:`GlobalConsistencyHead` config.
+        target_momentum (float, optional): Compute the student-side targets
+            (h_S and g_S) with a momentum copy of the encoder (BYOL, iBOT,
+            data2vec), kept by mmpretrain's :class:`CosineEMA`: each step
+            moves it by this weight towards the online encoder (0.01: a
+            teacher momentum of 0.99), annealed by cosine to
+            ``target_end_momentum`` over the run. The student pass then runs
+            without gradient. Defaults to None (the reference: no EMA).
+        target_end_momentum (float): The weight at the end of training.
+            Defaults to 0 (the copy is frozen at the end, as in BYOL).
+        token_regularizer (dict, optional): Config of a loss on h_S alone,
+            e.g. :class:`TokenVarianceCovarianceLoss`. Defaults to None.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -36,6 +47,9 @@ class TSCAE(BaseSelfSupervisor):
                  head: dict,
                  contrast_head: dict,
                  global_head: dict,
+                 target_momentum: Optional[float] = None,
+                 target_end_momentum: float = 0.,
+                 token_regularizer: Optional[dict] = None,
                  pretrained=None,
                  data_preprocessor=None,
                  init_cfg=None) -> None:
@@ -48,6 +62,33 @@ class TSCAE(BaseSelfSupervisor):
             init_cfg=init_cfg)
         self.contrast_head = MODELS.build(contrast_head)
         self.global_head = MODELS.build(global_head)
+        self.target_encoder = None
+        if target_momentum is not None:
+            if not 0 < target_momentum <= 1 or not \
+                    0 <= target_end_momentum <= 1:
+                raise ValueError(
+                    'TSCAE: target_momentum and target_end_momentum are '
+                    "CosineEMA's update weights (the new value's share), in "
+                    f'(0, 1] and [0, 1]; got {target_momentum} and '
+                    f'{target_end_momentum}. A teacher momentum of 0.99 is '
+                    'target_momentum=0.01.')
+            self.target_encoder = CosineEMA(
+                self.backbone,
+                momentum=target_momentum,
+                end_momentum=target_end_momentum)
+            if hasattr(self.backbone, 'visible_token'):
+                # only the student pass reads it, and that pass now runs in
+                # the copy: frozen, so DDP finds no unused parameter
+                self.backbone.visible_token.requires_grad_(False)
+        self.token_regularizer = None if token_regularizer is None else \
+            MODELS.build(token_regularizer)
+
+    def init_weights(self) -> None:
+        """Initialise, then start the momentum copy equal to the encoder."""
+        super().init_weights()
+        if self.target_encoder is not None:
+            self.target_encoder.module.load_state_dict(
+                self.backbone.state_dict())
 
     def extract_feat(self, inputs: torch.Tensor):
         """The encoder's plain features of the unmasked images."""
@@ -63,15 +104,29 @@ class TSCAE(BaseSelfSupervisor):
                 bool, True where the patch is hidden from the teacher.
         """
         mask = stack_masks(data_samples)
-        enc = self.backbone(inputs, mask)  # teacher and student passes
+        enc = self.backbone(  # teacher and student passes
+            inputs, mask, student_encoder=self.momentum_encoder())
         decoded_global, decoded_masked = self.neck(
             enc.teacher_visible, enc.ids_visible, enc.ids_masked)
-        return dict(
+        losses = dict(
             loss_pixel=self.head.loss(decoded_masked, inputs, enc.ids_masked),
             loss_contrast=self.contrast_head.loss(decoded_masked,
                                                   enc.student_masked),
             loss_global=self.global_head.loss(decoded_global,
                                               enc.student_global))
+        if self.token_regularizer is not None:
+            losses['loss_token_reg'] = self.token_regularizer.loss(
+                enc.student_masked)
+        return losses
+
+    def momentum_encoder(self) -> Optional[torch.nn.Module]:
+        """Step the momentum copy towards the encoder and return it (None
+        without ``target_momentum``). Called once per training step."""
+        if self.target_encoder is None:
+            return None
+        with torch.no_grad():
+            self.target_encoder.update_parameters(self.backbone)
+        return self.target_encoder.module
 
 
 def stack_masks(data_samples: List[DataSample]) -> torch.Tensor:

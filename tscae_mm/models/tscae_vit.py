@@ -50,7 +50,8 @@ class TSCAEViT(VisionTransformer):
     :class:`VisionTransformer` (honouring ``out_type`` and ``out_indices``, and
     ``feature_pyramid`` when given); this is what classification, detection
     and segmentation use. With a mask it runs TSCAE's two passes through the
-    same weights (no EMA, no stop-gradient):
+    same weights (the reference: no EMA, no stop-gradient), or the student
+    pass through a momentum copy given as ``student_encoder``:
 
     - teacher pass: cls token, the patches at V (+ position) and, in the
       reference mode, the learned ``mask_token`` (no position) at M;
@@ -185,7 +186,10 @@ class TSCAEViT(VisionTransformer):
                 f'TSCAEViT: ignored the pre-training placeholder tokens '
                 f'{dropped} of the checkpoint (not used by this model).')
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None,
+                student_encoder: Optional['TSCAEViT'] = None):
         """Plain ViT forward, or TSCAE's teacher and student passes.
 
         Args:
@@ -194,6 +198,10 @@ class TSCAEViT(VisionTransformer):
                 the patch is hidden from the teacher (it is in M). The number
                 of True entries must be the same for every image. A CPU mask
                 keeps index computation off the accelerator.
+            student_encoder (TSCAEViT, optional): Run the student pass with
+                this encoder instead, without gradient (the momentum target
+                encoder of ``TSCAE(target_momentum=...)``). Defaults to None:
+                both passes through these weights, as in the reference.
 
         Returns:
             tuple[Tensor] | TSCAEEncoderOutput: the plain ViT outputs when
@@ -210,43 +218,72 @@ class TSCAEViT(VisionTransformer):
         ids_visible, ids_masked = complementary_indices(mask, self.num_patches)
         ids_visible = ids_visible.to(x.device, non_blocking=True)
         ids_masked = ids_masked.to(x.device, non_blocking=True)
-        patches = self.patch_embed(x)[0] + self.pos_embed[:, 1:]  # (N, L, D)
-        if self.token_drop:
-            return self._token_drop_passes(patches, ids_visible, ids_masked)
         hidden = mask.reshape(len(x), -1, 1).to(x.device, non_blocking=True)
-        return self._reference_passes(patches, hidden, ids_visible,
-                                      ids_masked)
+        patches = self._embed_patches(x)
+        teacher_in = self._teacher_input(patches, hidden, ids_visible)
+        if student_encoder is not None:
+            teacher_out = self._encode(teacher_in)
+            with torch.no_grad():
+                student_out = student_encoder.student_pass(
+                    x, hidden, ids_masked)
+        elif self.token_drop:
+            teacher_out = self._encode(teacher_in)
+            student_out = self._encode(
+                self._student_input(patches, hidden, ids_masked))
+        else:  # one batch of 2N full-length sequences
+            student_in = self._student_input(patches, hidden, ids_masked)
+            teacher_out, student_out = self._encode(
+                torch.cat([teacher_in, student_in])).chunk(2)
+        return self._split_outputs(teacher_out, student_out, ids_visible,
+                                   ids_masked)
 
-    def _reference_passes(self, patches: torch.Tensor, hidden: torch.Tensor,
-                          ids_visible: torch.Tensor,
-                          ids_masked: torch.Tensor) -> TSCAEEncoderOutput:
-        """Full-length teacher and student passes, run as one 2N batch."""
-        num_images = len(patches)
-        teacher_in = torch.where(hidden, self.mask_token.to(patches.dtype),
-                                 patches)
-        student_in = torch.where(hidden, patches,
-                                 self.visible_token.to(patches.dtype))
-        out = self._encode(torch.cat([teacher_in, student_in]))  # (2N,1+L,D)
-        teacher_out = out[:num_images, 1:]
-        student_out = out[num_images:, 1:]
-        student_placeholder = gather_tokens(student_out, ids_visible)
+    def student_pass(self, x: torch.Tensor, hidden: torch.Tensor,
+                     ids_masked: torch.Tensor) -> torch.Tensor:
+        """The student pass alone: (N, 1 + T, D) outputs, cls first.
+
+        Args:
+            x (Tensor): Images, (N, C, H, W).
+            hidden (Tensor): Bool, (N, L, 1), True at M.
+            ids_masked (Tensor): Patch indices of M, (N, |M|).
+        """
+        return self._encode(
+            self._student_input(self._embed_patches(x), hidden, ids_masked))
+
+    def _embed_patches(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, L, D) patch tokens with their positions."""
+        return self.patch_embed(x)[0] + self.pos_embed[:, 1:]
+
+    def _teacher_input(self, patches: torch.Tensor, hidden: torch.Tensor,
+                       ids_visible: torch.Tensor) -> torch.Tensor:
+        """Patches at V; at M the ``mask_token`` (reference) or nothing."""
+        if self.token_drop:
+            return gather_tokens(patches, ids_visible)
+        return torch.where(hidden, self.mask_token.to(patches.dtype), patches)
+
+    def _student_input(self, patches: torch.Tensor, hidden: torch.Tensor,
+                       ids_masked: torch.Tensor) -> torch.Tensor:
+        """Patches at M; at V the ``visible_token`` (reference) or nothing."""
+        if self.token_drop:
+            return gather_tokens(patches, ids_masked)
+        return torch.where(hidden, patches,
+                           self.visible_token.to(patches.dtype))
+
+    def _split_outputs(self, teacher_out: torch.Tensor,
+                       student_out: torch.Tensor, ids_visible: torch.Tensor,
+                       ids_masked: torch.Tensor) -> TSCAEEncoderOutput:
+        """Pick h_T, h_S and g_S from the two passes' (N, 1 + T, D)."""
+        if self.token_drop:  # the passes held cls + V and cls + M only
+            return TSCAEEncoderOutput(
+                teacher_visible=teacher_out[:, 1:],
+                student_masked=student_out[:, 1:],
+                student_global=student_out[:, 0],
+                ids_visible=ids_visible,
+                ids_masked=ids_masked)
+        student_placeholder = gather_tokens(student_out[:, 1:], ids_visible)
         return TSCAEEncoderOutput(
-            teacher_visible=gather_tokens(teacher_out, ids_visible),
-            student_masked=gather_tokens(student_out, ids_masked),
+            teacher_visible=gather_tokens(teacher_out[:, 1:], ids_visible),
+            student_masked=gather_tokens(student_out[:, 1:], ids_masked),
             student_global=student_placeholder.amax(dim=1),
-            ids_visible=ids_visible,
-            ids_masked=ids_masked)
-
-    def _token_drop_passes(self, patches: torch.Tensor,
-                           ids_visible: torch.Tensor,
-                           ids_masked: torch.Tensor) -> TSCAEEncoderOutput:
-        """Teacher on cls + V only, student on cls + M only."""
-        teacher_out = self._encode(gather_tokens(patches, ids_visible))
-        student_out = self._encode(gather_tokens(patches, ids_masked))
-        return TSCAEEncoderOutput(
-            teacher_visible=teacher_out[:, 1:],
-            student_masked=student_out[:, 1:],
-            student_global=student_out[:, 0],
             ids_visible=ids_visible,
             ids_masked=ids_masked)
 
