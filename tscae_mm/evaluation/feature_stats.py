@@ -10,7 +10,11 @@ image) to nearly the same vector. For a batch of images this module measures:
   position);
 - ``effective_rank``: exp of the entropy of the normalised singular values
   of the centred pooled features (1: one direction carries everything; at
-  most the feature width).
+  most the feature width);
+- ``same_position_between_images_cos``: mean cosine similarity between the
+  tokens of different images at the same patch position (1.0: the tokens
+  encode only where they are, the trivial solution a contrast between
+  images at the same position, InfoNCE-style, cannot see).
 
 ``pass_stats`` reports them for TSCAE's own passes (teacher outputs at V,
 student outputs at M, the student's pooled global feature), and
@@ -52,7 +56,9 @@ def plain_stats(backbone, images: torch.Tensor) -> Dict[str, float]:
     return dict(
         between_images_cos=mean_offdiag_cos(pooled),
         within_image_cos=mean_offdiag_cos(tokens),
-        effective_rank=effective_rank(pooled))
+        effective_rank=effective_rank(pooled),
+        same_position_between_images_cos=mean_offdiag_cos(
+            tokens.transpose(0, 1)))
 
 
 def _plain_tokens(backbone, images: torch.Tensor) -> torch.Tensor:
@@ -69,8 +75,12 @@ def _plain_tokens(backbone, images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def pass_stats(model, images: torch.Tensor,
                mask: torch.Tensor) -> Dict[str, float]:
-    """TSCAE's teacher and student passes on ``images`` with ``mask``."""
-    enc = model.backbone(images, mask)
+    """TSCAE's teacher and student passes on ``images`` with ``mask``; the
+    student pass through the momentum encoder where the model has one."""
+    target = getattr(model, 'target_encoder', None)
+    enc = model.backbone(
+        images, mask, student_encoder=None if target is None else
+        target.module)
     decoded_global, decoded_masked = model.neck(enc.teacher_visible,
                                                 enc.ids_visible,
                                                 enc.ids_masked)

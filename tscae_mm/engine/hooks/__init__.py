@@ -1,3 +1,4 @@
+from .collapse_monitor_hook import TSCAECollapseMonitorHook
 from .global_batch_loss_hook import GlobalBatchLossHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .reproducible_randomness_hook import ReproducibleRandomnessHook
@@ -5,5 +6,5 @@ from .skipped_images_hook import SkippedImagesHook
 
 __all__ = [
     'GlobalBatchLossHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'ReproducibleRandomnessHook', 'SkippedImagesHook'
+    'ReproducibleRandomnessHook', 'SkippedImagesHook', 'TSCAECollapseMonitorHook'
 ]

@@ -1,0 +1,243 @@
+"""Watch a pre-training run for representation collapse, and say so."""
+import random
+import time
+from contextlib import contextmanager
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+PREFIX = 'collapse/'
+INITIAL_RANK_KEY = 'collapse_monitor/initial_effective_rank'
+
+# Calibrated on the study's runs (docs/results.md, "Collapse monitor"):
+# the reference TSCAE, which ends at the random-init floor, reaches a
+# student within-image cosine of 0.95-0.99; runs that learn stayed at or
+# below 0.91 (no token contrast 0.73-0.86, token-drop 0.79-0.91, degraded
+# images 0.89-0.91). The student's global feature reaches 0.97-0.997
+# between images in every run with the reference's global loss, learning
+# or not: above 0.99 that loss is solved by one vector for all images.
+DEFAULT_THRESHOLDS = dict(
+    student_within_image_cos=0.95,
+    student_global_between_images_cos=0.99,
+    same_position_between_images_cos=0.95,
+    effective_rank_ratio=0.5)
+
+SWITCHES = (
+    'use the recommended configuration (configs/tscae/*_recommended*.py), '
+    'or its switches: model.target_momentum=0.01 (a momentum target '
+    'encoder), model.contrast_head.symmetric=False (one-way token '
+    'contrast), model.global_head.stop_grad_target=True with '
+    'center_momentum=0.9 and target_temperature below temperature '
+    '(DINO-style centering and sharpening); see README, "Which '
+    'configuration".')
+
+MEANINGS = dict(
+    student_within_image_cos=(
+        "the student pass's output tokens at M (h_S) are collapsing to one "
+        'vector per image: the token contrast is then solved without '
+        'looking at the image, and on the CIFAR-10 study an encoder in this '
+        'state ended at the random-init floor in k-NN and linear probe'),
+    student_global_between_images_cos=(
+        "the student's global feature (g_S, the global-consistency target) "
+        'is nearly the same vector for every image: the global loss is '
+        'solved trivially and teaches the encoder nothing'),
+    same_position_between_images_cos=(
+        'the tokens of different images at the same position are nearly '
+        'equal: the encoder encodes where a patch is rather than what it '
+        'shows (the trivial solution a same-position contrast cannot see)'),
+    effective_rank_ratio=(
+        'the pooled features of different images span far fewer directions '
+        'than at the first check (effective rank {value:.1f}, first '
+        '{initial:.1f}): images are becoming indistinguishable to a linear '
+        'classifier'))
+
+
+@HOOKS.register_module()
+class TSCAECollapseMonitorHook(Hook):
+    """Log collapse statistics of a fixed batch, and warn when they cross
+    a threshold.
+
+    Every ``interval`` training iterations (and after the last one), the
+    main process takes ``num_images`` fixed images of the training set
+    (loaded once, before training, through the training pipeline) and
+    computes, with :mod:`tscae_mm.evaluation.feature_stats`:
+
+    - for every model with a ViT ``backbone`` (TSCAE, MAE, ...), on the
+      plain encoder: ``within_image_cos``, ``between_images_cos``,
+      ``effective_rank`` of the pooled features and
+      ``same_position_between_images_cos``;
+    - for TSCAE also, inside its passes (with the samples' masks):
+      ``student_within_image_cos`` (h_S), ``student_global_between_images_cos``
+      (g_S), ``teacher_within_image_cos`` and the decoder's statistics.
+
+    They are written to the visualizer under ``collapse/<name>`` (the JSON
+    scalars file, TensorBoard, ...) and as one log line. The first time a
+    statistic crosses its threshold the hook warns, once, saying what
+    collapsed, what it means for the encoder and which switches counter it;
+    ``effective_rank_ratio`` compares with the first check of the run
+    (kept in the message hub, so a resumed run compares with the same one).
+
+    It never changes training: it runs without gradient, in eval mode, on
+    the unwrapped model, and restores the random number generators' states;
+    the other processes of a distributed run do nothing (no collective
+    call, so no process waits on another).
+
+    Args:
+        interval (int): Check every this many iterations. Defaults to 50.
+        num_images (int): Images in the fixed batch. Defaults to 64.
+        thresholds (dict, optional): Overrides of ``DEFAULT_THRESHOLDS``;
+            a value of None switches that warning off.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self,
+                 interval: int = 50,
+                 num_images: int = 64,
+                 thresholds: Optional[Dict[str, Optional[float]]] = None
+                 ) -> None:
+        if interval < 1 or num_images < 2:
+            raise ValueError('TSCAECollapseMonitorHook: interval must be >= 1 '
+                             'and num_images >= 2 (statistics compare '
+                             f'images); got {interval} and {num_images}.')
+        unknown = set(thresholds or {}) - set(DEFAULT_THRESHOLDS)
+        if unknown:
+            raise ValueError(
+                f'TSCAECollapseMonitorHook: unknown thresholds '
+                f'{sorted(unknown)}; known: {sorted(DEFAULT_THRESHOLDS)}.')
+        self.interval = interval
+        self.num_images = num_images
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+        self.warned = set()
+        self.batch = None
+        self.seconds = 0.
+
+    def before_train(self, runner) -> None:
+        if not is_main_process():
+            return
+        with preserved_random_state():
+            self.batch = self._fixed_batch(runner)
+        if self.batch is not None and runner.message_hub.get_info(
+                INITIAL_RANK_KEY) is None:
+            self.check(runner, step=runner.iter)  # the initialisation
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if self.batch is None:  # other processes, or nothing to look at
+            return
+        if (self.every_n_train_iters(runner, self.interval)
+                or self.is_last_train_iter(runner)):
+            self.check(runner, step=runner.iter + 1)
+
+    def check(self, runner, step: int) -> None:
+        """Measure, log under ``step`` and warn where a threshold is
+        crossed."""
+        start = time.perf_counter()
+        with preserved_random_state():
+            stats = self.measure(runner)
+        self.seconds += time.perf_counter() - start
+        stats['monitor_seconds_total'] = self.seconds
+        runner.visualizer.add_scalars(
+            {PREFIX + k: v for k, v in stats.items()}, step=step)
+        runner.logger.info(f'Collapse monitor, iteration {step}: ' +
+                           ', '.join(f'{k} {v:.3f}' for k, v in stats.items()))
+        self._warn(runner, stats, step)
+
+    def measure(self, runner) -> Dict[str, float]:
+        """The statistics of the fixed batch under the current weights."""
+        from tscae_mm.evaluation.feature_stats import pass_stats, plain_stats
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                data = model.data_preprocessor(self.batch, False)
+                images = data['inputs']
+                stats = plain_stats(model.backbone, images)
+                if self._has_passes(model, data['data_samples']):
+                    from tscae_mm.models.tscae import stack_masks
+                    stats.update(
+                        pass_stats(model, images,
+                                   stack_masks(data['data_samples'])))
+        finally:
+            model.train(was_training)
+        initial = runner.message_hub.get_info(INITIAL_RANK_KEY)
+        if initial is None:
+            initial = stats['effective_rank']
+            runner.message_hub.update_info(INITIAL_RANK_KEY, initial)
+        stats['effective_rank_ratio'] = stats['effective_rank'] / initial
+        return stats
+
+    def _fixed_batch(self, runner) -> Optional[dict]:
+        """The first ``num_images`` training samples, as a data batch."""
+        from mmpretrain.models import VisionTransformer
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not isinstance(getattr(model, 'backbone', None),
+                          VisionTransformer):
+            runner.logger.warning(
+                'TSCAECollapseMonitorHook: the model has no ViT backbone '
+                f'({type(getattr(model, "backbone", model)).__name__}); the '
+                'collapse monitor is off for this run.')
+            return None
+        dataset = runner.train_dataloader.dataset
+        if len(dataset) < self.num_images:
+            raise ValueError(
+                f'TSCAECollapseMonitorHook: num_images={self.num_images} but '
+                f'the training set has {len(dataset)} images; lower '
+                'num_images.')
+        samples = [dataset[i] for i in range(self.num_images)]
+        return runner.train_dataloader.collate_fn(samples)
+
+    @staticmethod
+    def _has_passes(model, data_samples) -> bool:
+        from tscae_mm.models import TSCAE
+        return isinstance(model, TSCAE) and 'mask' in data_samples[0]
+
+    def _warn(self, runner, stats: Dict[str, float], step: int) -> None:
+        for name, threshold in self.thresholds.items():
+            if threshold is None or name not in stats or name in self.warned:
+                continue
+            value = stats[name]
+            crossed = value < threshold if name == 'effective_rank_ratio' \
+                else value > threshold
+            if not crossed:
+                continue
+            self.warned.add(name)
+            meaning = MEANINGS[name].format(
+                value=stats['effective_rank'],
+                initial=runner.message_hub.get_info(INITIAL_RANK_KEY))
+            relation = 'below' if name == 'effective_rank_ratio' else 'above'
+            print_log(
+                f'COLLAPSE WARNING (iteration {step}): {name} = '
+                f'{value:.3f}, {relation} its threshold {threshold}. This '
+                f'means {meaning}. To counter it, {SWITCHES} (This warning '
+                'is given once per run; the statistics keep being logged '
+                f'under {PREFIX}*.)',
+                logger='current',
+                level=30)
+
+
+@contextmanager
+def preserved_random_state():
+    """Run a block without consuming the Python, numpy or torch RNGs."""
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    torch_state = torch.random.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() \
+        if torch.cuda.is_available() else None
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.random.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
