@@ -297,7 +297,8 @@ def test_plain_and_pass_statistics_run_on_the_study_model():
         torch.testing.assert_close(
             _plain_tokens(model.backbone, images)[:, 0], expected)
     assert set(plain) == {'between_images_cos', 'within_image_cos',
-                          'effective_rank'}
+                          'effective_rank',
+                          'same_position_between_images_cos'}
     assert 1 <= plain['effective_rank'] <= 4
     passes = pass_stats(model, images, mask)
     assert all(-1 <= v <= 1 for v in passes.values())
@@ -316,3 +317,38 @@ def test_prepare_names_what_is_missing(tmp_path):
     with pytest.raises(RuntimeError,
                        match='airplane has 1 training and 1 test images'):
         run_study.prepare(str(tmp_path / 'missing.tar.gz'), str(root))
+
+
+def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
+    """A fresh machine has no work dirs: the report keeps what the committed
+    study.json holds and adds the screening table."""
+    run_study = load_run_study()
+    out = tmp_path / 'results'
+    out.mkdir()
+    stats = dict(effective_rank=30., between_images_cos=0.8,
+                 within_image_cos=0.7, student_within_image_cos=0.6,
+                 student_global_between_images_cos=0.5)
+    previous = dict(runs=dict(
+        random_init=dict(label='random init', method='random_init',
+                         images='-', knn_top1=28.9, linear_top1=40.8,
+                         finetune_top1=30.4),
+        tscae=dict(label='TSCAE (reference)', method='tscae',
+                   images='clean', knn_top1=29.4, linear_top1=41.5,
+                   finetune_top1=36.3, knn_curve={'0': 25.6, '6': 24.4},
+                   losses={}, collapse_stats={'6': stats}),
+        screen_ema=dict(label='momentum target encoder', method='tscae_ema',
+                        images='clean', screening=True, pretrain_epochs=3,
+                        knn_top1=31.25, linear_top1=44.5,
+                        knn_curve={'3': 27.5}, losses={},
+                        collapse_stats={'3': stats})))
+    (out / 'study.json').write_text(json.dumps(previous))
+    run_study.report(['tscae'], str(tmp_path / 'no_work_dirs'), str(out))
+    study = json.loads((out / 'study.json').read_text())
+    assert study['runs']['tscae']['knn_top1'] == 29.4
+    assert study['runs']['screen_ema']['screening'] is True
+    tables = (out / 'tables.md').read_text()
+    assert '| TSCAE (reference) | clean | 29.40 | 41.50 | 36.30 |' in tables
+    screening = tables.split('### Screening')[1]
+    assert '| momentum target encoder | 31.25 | 44.50 | 27.5 | 30.000 |' \
+        in screening
+    assert 'momentum target encoder' not in tables.split('### Screening')[0]

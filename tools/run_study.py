@@ -61,8 +61,23 @@ class Run(NamedTuple):
     """One pre-training run of the study."""
     config: str
     label: str
-    method: str  # tscae | tscae_token_drop | mae
+    method: str  # tscae | tscae_token_drop | mae | tscae_<variant>
     images: str  # clean | resample2
+    # screening runs train the first SCREENING_EPOCHS epochs of the study's
+    # 6-epoch schedule (the same learning rates), then stop
+    screening: bool = False
+    # a run whose config is a screening run's continues from that run's
+    # last checkpoint instead of repeating its epochs (the schedules are the
+    # same; resumption is exact, tests/test_resume.py)
+    warm_start: Optional[str] = None
+
+    @property
+    def epochs(self) -> int:
+        return SCREENING_EPOCHS if self.screening else MAX_EPOCHS
+
+
+SCREENING_EPOCHS = 3
+SCREENING = 'configs/study/screening/tscae_vit-tiny-d6-p4_6e_cifar10-5k_'
 
 
 RUNS: Dict[str, Run] = {
@@ -87,8 +102,43 @@ RUNS: Dict[str, Run] = {
         'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
         'TSCAE (reference) without token contrast', 'tscae_no_contrast',
         'clean'),
+    # screening of the anti-collapse switches (docs/results.md, "Making
+    # TSCAE learn"): each alone on the reference passes, then combinations
+    'screen_reference':
+    Run('configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py',
+        'reference (no switch)', 'tscae', 'clean', screening=True),
+    'screen_ema':
+    Run(SCREENING + 'ema.py', 'momentum target encoder', 'tscae_ema',
+        'clean', screening=True),
+    'screen_one_sided':
+    Run(SCREENING + 'one-sided.py', 'one-way token contrast',
+        'tscae_one_sided', 'clean', screening=True),
+    'screen_infonce':
+    Run('configs/study/diagnostics/'
+        'tscae_vit-tiny-d6-p4_6e_cifar10-5k_infonce.py',
+        'InfoNCE token contrast', 'tscae_infonce', 'clean', screening=True),
+    'screen_dino_global':
+    Run(SCREENING + 'dino-global.py',
+        'global target: stop-gradient, centering, sharpening',
+        'tscae_dino_global', 'clean', screening=True),
+    'screen_vicreg':
+    Run(SCREENING + 'vicreg.py', 'variance / covariance term on h_S',
+        'tscae_vicreg', 'clean', screening=True),
+    'screen_ema_dino_global':
+    Run(SCREENING + 'ema_dino-global.py',
+        'momentum target + one-way contrast + DINO-style global target',
+        'tscae_ema_dino_global', 'clean', screening=True),
+    'screen_ema_dino_global_token_drop':
+    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
+        'cifar10-5k_ema_dino-global.py',
+        'the same, token-drop passes', 'tscae_token_drop_ema_dino_global',
+        'clean', screening=True),
 }
-DEFAULT_RUNS = [name for name in RUNS if not name.startswith('diag_')]
+DEFAULT_RUNS = [
+    name for name, run in RUNS.items()
+    if not name.startswith('diag_') and not run.screening
+]
+SCREENING_RUNS = [name for name, run in RUNS.items() if run.screening]
 RANDOM_INIT = 'random_init'
 TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
 TABLES_END = '<!-- end of tables -->'
@@ -194,15 +244,42 @@ def checkpoint_path(work_dir: str, name: str, epoch: int) -> str:
 def pretrain(names: List[str], work_dir: str) -> None:
     for name in names:
         run = RUNS[name]
-        if osp.exists(checkpoint_path(work_dir, name, MAX_EPOCHS)):
+        if osp.exists(checkpoint_path(work_dir, name, run.epochs)):
             log(f'{name}: pre-trained already')
             continue
         run_dir = osp.join(work_dir, name)
-        seconds = run_command([
+        if run.warm_start:
+            warm_start(name, work_dir)
+        cmd = [
             PYTHON, 'tools/train.py', run.config, '--work-dir', run_dir,
             '--resume'
-        ], osp.join(run_dir, 'study_train.log'))
+        ]
+        if run.screening:
+            cmd += ['--cfg-options', f'train_cfg.max_epochs={run.epochs}']
+        seconds = run_command(cmd, osp.join(run_dir, 'study_train.log'))
         add_wallclock(osp.join(run_dir, 'study_wallclock.json'), seconds)
+
+
+def warm_start(name: str, work_dir: str) -> None:
+    """Start ``name``'s work dir as a hard-linked copy of its warm-start
+    run's (checkpoints, logs, wall-clock), resuming from its last epoch."""
+    run, source = RUNS[name], RUNS[name].warm_start
+    run_dir, source_dir = osp.join(work_dir, name), osp.join(work_dir, source)
+    if osp.exists(osp.join(run_dir, 'last_checkpoint')):
+        return
+    if RUNS[source].config != run.config:
+        raise ValueError(f'{name} can only continue {source} if both use '
+                         f'one config; got {run.config} and '
+                         f'{RUNS[source].config}.')
+    last = checkpoint_path(work_dir, source, RUNS[source].epochs)
+    if not osp.exists(last):
+        raise FileNotFoundError(
+            f'{name} continues {source}, which has no {last}: run '
+            f'`--stages pretrain --runs {source}` first.')
+    log(f'{name}: continuing {source} from {last}')
+    subprocess.run(['cp', '-al', source_dir, run_dir], check=True)
+    with open(osp.join(run_dir, 'last_checkpoint'), 'w') as f:
+        f.write(checkpoint_path(work_dir, name, RUNS[source].epochs))
 
 
 # -------------------------------------------------------------- evaluation
@@ -254,7 +331,7 @@ def knn_curve(names: List[str], work_dir: str, data_root: str) -> None:
     for name in names:
         path = osp.join(work_dir, 'eval', f'{name}_knn_curve.json')
         curve = load_json(path) or {}
-        for epoch in range(MAX_EPOCHS + 1):
+        for epoch in range(RUNS[name].epochs + 1):
             if str(epoch) in curve:
                 continue
             ckpt = None if epoch == 0 else checkpoint_path(
@@ -280,7 +357,10 @@ def evaluate(names: List[str], work_dir: str, data_root: str) -> None:
         config = RUNS['tscae'].config if name == RANDOM_INIT else \
             RUNS[name].config
         ckpt = None if name == RANDOM_INIT else checkpoint_path(
-            work_dir, name, MAX_EPOCHS)
+            work_dir, name, RUNS[name].epochs)
+        if ckpt is not None and not osp.exists(ckpt):
+            log(f'{name}: no {ckpt} yet (pretrain stage); not evaluated')
+            continue
         result = frozen_eval(config, ckpt, data_root, 'train_5k', 'test',
                              True)
         log(f'{name}: k-NN {result["knn_top1"]:.2f}, linear probe '
@@ -316,7 +396,7 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
             mask_ratio=0.75)
         mask = torch.from_numpy(
             np.stack([masker.transform({})['mask'] for _ in images]))
-        for epoch in range(MAX_EPOCHS + 1):
+        for epoch in range(RUNS[name].epochs + 1):
             ckpt = checkpoint_path(work_dir, name, epoch)
             if str(epoch) in stats or (epoch and not osp.exists(ckpt)):
                 continue
@@ -332,7 +412,7 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
                 record.update(pass_stats(model, images, mask))
             stats[str(epoch)] = record
             save_json(path, stats)
-        last = stats.get(str(MAX_EPOCHS)) or stats[max(stats, key=int)]
+        last = stats[max(stats, key=int)]
         log(f'{name}: ' + ', '.join(f'{k} {v:.3f}' for k, v in last.items()))
 
 
@@ -418,16 +498,27 @@ def report(names: List[str], work_dir: str, out: str) -> None:
     import torch
 
     eval_dir = osp.join(work_dir, 'eval')
+    # What an earlier report recorded stays: a run whose work dir is not on
+    # this machine keeps its committed figures (docs/results/).
+    previous = (load_json(osp.join(out, 'study.json')) or {}).get('runs', {})
+
+    def eval_file(name: str, suffix: str = '') -> Optional[dict]:
+        return load_json(osp.join(eval_dir, f'{name}{suffix}.json')) or \
+            load_json(osp.join(out, 'eval', f'{name}{suffix}.json'))
+
     entries = {}
     for name in [RANDOM_INIT] + names:
         run = RUNS.get(name)
-        frozen = load_json(osp.join(eval_dir, f'{name}.json')) or {}
-        ft = load_json(osp.join(eval_dir, f'{name}_finetune.json')) or {}
+        frozen = eval_file(name) or {}
+        ft = eval_file(name, '_finetune') or {}
         entry = dict(
             label='random init' if run is None else run.label,
             method=RANDOM_INIT if run is None else run.method,
             images='-' if run is None else run.images,
             config=None if run is None else run.config,
+            seed=SEED,
+            screening=False if run is None else run.screening,
+            pretrain_epochs=None if run is None else run.epochs,
             knn_top1=frozen.get('knn_top1'),
             linear_top1=frozen.get('linear_top1'),
             finetune_top1=ft.get('top1'))
@@ -438,19 +529,33 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             clock = load_json(
                 osp.join(work_dir, name, 'study_wallclock.json'))
             entry['pretrain_seconds'] = clock and clock['seconds']
-            curve = load_json(
-                osp.join(eval_dir, f'{name}_knn_curve.json')) or {}
+            curve = eval_file(name, '_knn_curve') or {}
             entry['knn_curve'] = {
                 int(e): r['knn_top1']
                 for e, r in curve.items()
             }
-            entry['losses'] = loss_history(osp.join(work_dir, name))
+            run_dir = osp.join(work_dir, name)
+            entry['losses'] = loss_history(run_dir) if osp.isdir(
+                run_dir) else {}
             times = [t for _, t in entry['losses'].pop('time', [])]
             entry['median_iter_seconds'] = float(
                 np.median(times)) if times else None
-            entry['collapse_stats'] = load_json(
-                osp.join(eval_dir, f'{name}_stats.json'))
+            entry['collapse_stats'] = eval_file(name, '_stats')
+        for key, value in previous.get(name, {}).items():
+            if entry.get(key) in (None, {}):
+                entry[key] = value
         entries[name] = entry
+    for name, entry in previous.items():  # runs not reported this time
+        entries.setdefault(name, entry)
+    for entry in entries.values():  # JSON turned the epochs into strings
+        if entry.get('knn_curve'):
+            entry['knn_curve'] = {
+                int(e): v
+                for e, v in entry['knn_curve'].items()
+            }
+    names = [name for name in entries if name != RANDOM_INIT]
+    screened = [name for name in names if entries[name].get('screening')]
+    names = [name for name in names if name not in screened]
 
     study = dict(
         settings=dict(
@@ -478,7 +583,7 @@ def report(names: List[str], work_dir: str, out: str) -> None:
     # the per-encoder evaluation files, beside the summary
     import shutil
     os.makedirs(osp.join(out, 'eval'), exist_ok=True)
-    for name in [RANDOM_INIT] + names:
+    for name in entries:
         for suffix in ('', '_knn_curve', '_stats', '_finetune'):
             src = osp.join(eval_dir, f'{name}{suffix}.json')
             if osp.exists(src):
@@ -487,7 +592,8 @@ def report(names: List[str], work_dir: str, out: str) -> None:
     rows = ['| encoder | pre-training images | k-NN top-1 | linear probe '
             'top-1 | fine-tune top-1 | pre-training wall-clock | median s / '
             'iteration |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |']
-    for name, e in entries.items():
+    for name in [RANDOM_INIT] + names:
+        e = entries[name]
         clock = e.get('pretrain_seconds')
         rows.append(
             f"| {e['label']} | {e['images']} | {fmt(e['knn_top1'], 2)} | "
@@ -534,6 +640,23 @@ def report(names: List[str], work_dir: str, out: str) -> None:
                     f' | {epoch} | ' + ' | '.join(
                         fmt(stats[epoch].get(k), 3) for k, _ in stat_keys) +
                     ' |')
+    screen = [
+        '| switches (on the reference, clean images) | k-NN top-1 | linear '
+        'probe top-1 | k-NN, curve split | ' +
+        ' | '.join(t for _, t in stat_keys) + ' | wall-clock |',
+        '| --- | ---: | ---: | ---: |' + ' ---: |' * (len(stat_keys) + 1)
+    ]
+    for name in screened:
+        e = entries[name]
+        last = str(e['pretrain_epochs'])
+        stats = (e.get('collapse_stats') or {}).get(last, {})
+        clock = e.get('pretrain_seconds')
+        screen.append(
+            f"| {e['label']} | {fmt(e['knn_top1'], 2)} | "
+            f"{fmt(e['linear_top1'], 2)} | "
+            f"{fmt(e['knn_curve'].get(int(last)), 1)} | " +
+            ' | '.join(fmt(stats.get(k), 3) for k, _ in stat_keys) +
+            f" | {'-' if clock is None else f'{clock / 60:.1f} min'} |")
     tables = ('### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
               'images)\n\n' + '\n'.join(rows) +
               '\n\n### Degraded pre-training images\n\n' +
@@ -543,6 +666,11 @@ def report(names: List[str], work_dir: str, out: str) -> None:
               '\n\n### Collapse statistics of the pre-trained models (256 '
               'test images; epoch 0: the initialisation)\n\n' +
               '\n'.join(collapse) + '\n')
+    if screened:
+        tables += (f'\n### Screening of the anti-collapse switches (the first '
+                   f'{SCREENING_EPOCHS} epochs of the study schedule; frozen '
+                   'evaluation and collapse statistics of the last '
+                   'epoch)\n\n' + '\n'.join(screen) + '\n')
     with open(osp.join(out, 'tables.md'), 'w') as f:
         f.write('<!-- written by tools/run_study.py (report stage) -->\n\n' +
                 tables)
@@ -571,12 +699,12 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         pixel = e['losses'].get('loss_pixel') or e['losses'].get('loss')
         if pixel:
             x, y = zip(*pixel)
-            axes[0].plot(x, y, style, color=colors[e['method']], label=label)
+            axes[0].plot(x, y, style, color=colors.get(e['method']), label=label)
         for ax, key in ((axes[1], 'loss_contrast'), (axes[2],
                                                      'loss_global')):
             if e['losses'].get(key):
                 x, y = zip(*e['losses'][key])
-                ax.plot(x, y, style, color=colors[e['method']], label=label)
+                ax.plot(x, y, style, color=colors.get(e['method']), label=label)
     axes[0].set_title('pixel loss (MAE: on per-patch normalised pixels)')
     axes[1].set_title('TSCAE token-contrast loss')
     axes[2].set_title('TSCAE global-consistency loss')
@@ -593,7 +721,7 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         e = entries[name]
         x, y = zip(*sorted(e['knn_curve'].items()))
         ax.plot(x, y, 'o-' if e['images'] == 'clean' else 'o--',
-                color=colors[e['method']],
+                color=colors.get(e['method']),
                 label=f"{e['label']}, {e['images']}")
     ax.set_xlabel('pre-training epoch (0: random init)')
     ax.set_ylabel('k-NN top-1 (%)')
