@@ -27,6 +27,8 @@ from tscae_mm.utils import (
     build_runner,
     default_work_dir,  # noqa: E402
     prepare_launcher)
+from tscae_mm.utils.plugin_imports import (  # noqa: E402
+    explain_unregistered_types, warn_if_plugin_not_imported)
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 
@@ -109,8 +111,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    warn_if_plugin_not_imported(cfg, args.config)
     prepare_launcher(cfg, args.launcher)
-    build_runner(cfg).test()
+    with explain_unregistered_types(cfg):
+        build_runner(cfg).test()
 
 
 if __name__ == '__main__':

@@ -26,12 +26,16 @@ if REPO_ROOT not in sys.path:
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import tscae_mm  # noqa: E402,F401
+from tscae_mm.engine.config_checks import \
+    warn_if_schedule_and_loop_disagree  # noqa: E402
 from tscae_mm.utils import (
     build_runner,
     default_work_dir,  # noqa: E402
     enable_amp,
     fit_amp_to_device,
     prepare_launcher)
+from tscae_mm.utils.plugin_imports import (  # noqa: E402
+    explain_unregistered_types, warn_if_plugin_not_imported)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -117,8 +121,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    warn_if_plugin_not_imported(cfg, args.config)
+    if cfg.get('runner_type') != 'ReliableRunner':  # it checks the config
+        warn_if_schedule_and_loop_disagree(cfg)
     prepare_launcher(cfg, args.launcher)
-    build_runner(cfg).train()
+    with explain_unregistered_types(cfg):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':
