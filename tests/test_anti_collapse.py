@@ -193,6 +193,14 @@ def test_bad_global_switches_raise():
                              center_momentum=0.9, embed_dims=8))
     with pytest.raises(ValueError, match='embed_dims'):
         head.loss(torch.randn(2, 16), torch.randn(2, 16))
+    with pytest.raises(ValueError, match='embed_dims'):
+        MODELS.build(dict(type='GlobalConsistencyHead', center_momentum=0.9))
+
+
+def test_tscae_gives_the_global_center_its_encoder_width():
+    model = build(global_head=dict(stop_grad_target=True,
+                                   center_momentum=0.9))
+    assert model.global_head.center.shape == (1, 32)
 
 
 # ------------------------------------------------------- variance/covariance

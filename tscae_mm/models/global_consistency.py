@@ -36,7 +36,9 @@ class GlobalConsistencyHead(BaseModule):
             (1 - m) * batch mean``, and subtract it from g_S in the target.
             DINO uses 0.9. Defaults to None (no centering).
         loss_weight (float): Weight of this term. Defaults to 1.
-        embed_dims (int): Width D of g_S (for the center). Defaults to 768.
+        embed_dims (int, optional): Width D of g_S, for the center. Needed
+            with ``center_momentum``; :class:`TSCAE` fills in its encoder's
+            width. Defaults to None.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -46,7 +48,7 @@ class GlobalConsistencyHead(BaseModule):
                  stop_grad_target: bool = False,
                  center_momentum: Optional[float] = None,
                  loss_weight: float = 1.,
-                 embed_dims: int = 768,
+                 embed_dims: Optional[int] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if target_temperature is None:
@@ -65,6 +67,11 @@ class GlobalConsistencyHead(BaseModule):
         self.center_momentum = center_momentum
         self.loss_weight = loss_weight
         if center_momentum is not None:
+            if embed_dims is None:
+                raise ValueError(
+                    'GlobalConsistencyHead: center_momentum needs '
+                    "embed_dims (the encoder's width) for the center; TSCAE "
+                    'fills it in, a head built alone must be given it.')
             self.register_buffer('center', torch.zeros(1, embed_dims))
 
     def loss(self, decoded_global: torch.Tensor,

@@ -61,6 +61,9 @@ class TSCAE(BaseSelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.contrast_head = MODELS.build(contrast_head)
+        if global_head.get('center_momentum') is not None:
+            global_head = dict(global_head)
+            global_head.setdefault('embed_dims', self.backbone.embed_dims)
         self.global_head = MODELS.build(global_head)
         self.target_encoder = None
         if target_momentum is not None:
