@@ -6,15 +6,21 @@ and converts grayscale, RGBA, palette and 16-bit images to 3-channel 8-bit
 BGR, the layout mmcv's ``LoadImageFromFile`` gives. A file that cannot be
 read or decoded is skipped by default: the transform returns None, the
 mmengine dataset then loads another sample (``max_refetch``) and the path is
-kept for :class:`SeededDataset` / :class:`SkippedImagesHook` to report.
+kept for :class:`SeededDataset` / :class:`SkippedImagesHook` to report. The
+reason is logged by the process that skipped the file, on every rank (MMEngine
+shows only rank 0's warnings; other ranks' go to their stderr, marked
+``[rank r]``).
 """
 import io
 import logging
+import os
+import sys
 from typing import List, Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
+from mmengine.dist import get_rank, is_distributed
 from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -33,6 +39,53 @@ def pop_skipped_images() -> List[str]:
     skipped = list(_skipped_in_this_process)
     _skipped_in_this_process.clear()
     return skipped
+
+
+def current_rank() -> int:
+    """This process's rank: the process group's, else torchrun's / MMEngine's
+    ``RANK`` variable (which data loader workers inherit), else 0."""
+    if is_distributed():
+        return get_rank()
+    return int(os.environ.get('RANK', 0))
+
+
+class CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _) -> None:
+        pass
+
+
+def rank_logger() -> logging.Logger:
+    """A logger that shows warnings on stderr on any rank."""
+    logger = logging.getLogger('tscae_mm.any_rank')
+    if not logger.handlers:
+        handler = CurrentStderrHandler()
+        handler.setFormatter(
+            logging.Formatter('%(asctime)s - tscae_mm - %(levelname)s - '
+                              '%(message)s', '%m/%d %H:%M:%S'))
+        logger.addHandler(handler)
+        logger.propagate = False
+    return logger
+
+
+def warn_on_this_rank(message: str) -> None:
+    """Log a warning where the user sees it, whichever rank this is.
+
+    Rank 0 logs through MMEngine's current logger (console and log file).
+    MMEngine lets other ranks show errors only, so there the warning goes to
+    the process's stderr, prefixed with ``[rank r]`` (and to MMEngine's
+    logger too, for a per-rank log file when one is configured).
+    """
+    rank = current_rank()
+    print_log(message, logger='current', level=logging.WARNING)
+    if rank != 0:
+        rank_logger().warning(f'[rank {rank}] {message}')
 
 
 def sixteen_bit_to_uint8(values: np.ndarray) -> np.ndarray:
@@ -147,12 +200,10 @@ class LoadImageFromFileSafe(BaseTransform):
                 f'Cannot decode image {path}: {error}. Remove or replace the '
                 "file, or set on_decode_error='skip' in LoadImageFromFileSafe "
                 'to skip undecodable images with a warning.') from error
-        print_log(
+        warn_on_this_rank(
             f'Skipped image {path}: cannot decode it ({error}); another '
             "image is used instead. Set on_decode_error='raise' in "
-            'LoadImageFromFileSafe to stop on such files.',
-            logger='current',
-            level=logging.WARNING)
+            'LoadImageFromFileSafe to stop on such files.')
         _skipped_in_this_process.append(str(path))
         return None
 

@@ -18,9 +18,12 @@ class SkippedImagesHook(Hook):
     Data loader workers are separate processes, so the skipped paths travel
     with the batch: :class:`SeededDataset` stores them in the data samples'
     metainfo (``skipped_images``). After each iteration this hook gathers
-    them from all ranks, logs them by name, and keeps the total of the run
-    as the ``skipped_images`` entry of every log line (0 while nothing was
+    them from all ranks, logs them by name (with the rank that skipped each,
+    in a multi-process run), and keeps the total of the run as the
+    ``skipped_images`` entry of every log line (0 while nothing was
     skipped); the total is saved in checkpoints and continues on resume.
+    Why a file was skipped is logged by the process that skipped it, on its
+    own rank (:class:`LoadImageFromFileSafe`).
     """
 
     priority = 'NORMAL'
@@ -48,7 +51,8 @@ class SkippedImagesHook(Hook):
             f'{len(skipped)} undecodable image(s) skipped in iteration '
             f'{runner.iter + 1} and replaced by other samples: '
             f'{", ".join(skipped)}. {total} image(s) skipped in this run '
-            '(skipped_images in the log).')
+            '(skipped_images in the log); the reason for each was logged by '
+            'the rank that skipped it.')
 
 
 def skipped_in_batch(data_batch) -> List[str]:
@@ -62,11 +66,15 @@ def skipped_in_batch(data_batch) -> List[str]:
 
 
 def gather_from_ranks(paths: List[str]) -> List[str]:
-    """All ranks' ``paths``; one small all-reduce when nothing was skipped."""
+    """All ranks' ``paths``, each followed by ``(rank r)`` in a
+    multi-process run; one small all-reduce when nothing was skipped."""
     if get_world_size() == 1:
         return paths
     count = torch.tensor([len(paths)], dtype=torch.float32)
     all_reduce(count)
     if count.item() == 0:
         return []
-    return [path for part in all_gather_object(paths) for path in part]
+    return [
+        f'{path} (rank {rank})'
+        for rank, part in enumerate(all_gather_object(paths)) for path in part
+    ]
