@@ -10,23 +10,26 @@ on with the last encoder layer's cls-token attention map of each head, from the
 plain (unmasked) forward, as in the authors' tool.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
 import matplotlib
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from PIL import Image, UnidentifiedImageError
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import tscae_mm  # noqa: E402,F401
-from tscae_mm.datasets import ComplementaryMaskGenerator  # noqa: E402
+from tscae_mm.datasets import (ComplementaryMaskGenerator,  # noqa: E402
+                               ImageDecodeError, LoadImageFromFileSafe)
+from tscae_mm.datasets.robust_loading import decode_image  # noqa: E402
 from tscae_mm.models.utils import gather_tokens  # noqa: E402
 
 
@@ -69,15 +72,54 @@ def build_model(cfg: Config, checkpoint: str, device: str):
     return model.to(device).eval()
 
 
-def load_image(path: str, size) -> torch.Tensor:
-    """Image resized to the model input, (3, H, W) uint8 BGR tensor (the
-    channel order of the training pipeline's LoadImageFromFile)."""
+def prepare_out(path: str) -> None:
+    """Create the folder ``path`` goes into; refuse an unusable ``--out``
+    before any computation.
+
+    Raises:
+        SystemExit: The folder cannot be created or written, ``path`` is a
+            folder, or its extension is no image format matplotlib writes.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    extension = osp.splitext(path)[1][1:].lower()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close('all')
+    if extension not in formats:
+        raise SystemExit(f'--out {path}: give a file name ending in one of '
+                         f'.{", .".join(sorted(formats))} (e.g. .png).')
+    if osp.isdir(path):
+        raise SystemExit(f'--out {path} is a folder; give a file name in '
+                         f'it, e.g. {osp.join(path, "reconstruction.png")}.')
+    existing = folder
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not osp.isdir(existing):
+        raise SystemExit(f'--out {path}: {existing} is a file, not a '
+                         'folder.')
     try:
-        image = Image.open(path).convert('RGB')
-    except (OSError, UnidentifiedImageError) as err:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise SystemExit(f'--out {path}: cannot create the folder {folder} '
+                         f'({err.strerror or err}).') from err
+    if not os.access(folder, os.W_OK):
+        raise SystemExit(f'--out {path}: the folder {folder} is not '
+                         'writable.')
+
+
+def load_image(path: str, size) -> torch.Tensor:
+    """Image resized to the model input, (3, H, W) uint8 BGR tensor.
+
+    Decoded as training decodes it (:class:`LoadImageFromFileSafe`: 16-bit
+    images scaled to 8 bits, grayscale, palette and alpha converted, EXIF
+    orientation applied), then resized with Pillow's bicubic filter.
+    """
+    try:
+        image = decode_image(LoadImageFromFileSafe().read_bytes(path))
+    except ImageDecodeError as err:
         raise SystemExit(f'cannot read image {path}: {err}') from err
-    image = image.resize((size[1], size[0]), Image.BICUBIC)
-    return torch.from_numpy(np.asarray(image)[..., ::-1].copy()).permute(2, 0, 1)
+    image = mmcv.imresize(
+        image, (size[1], size[0]), interpolation='bicubic', backend='pillow')
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
 
 
 def paint_patches(image: np.ndarray, keep: np.ndarray, patch: int,
@@ -133,6 +175,7 @@ def to_display(images: torch.Tensor, preprocessor) -> np.ndarray:
 
 def main():
     args = parse_args()
+    prepare_out(args.out)
     cfg = Config.fromfile(args.config)
     model = build_model(cfg, args.checkpoint, args.device)
     backbone = model.backbone
