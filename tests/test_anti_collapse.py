@@ -120,6 +120,21 @@ def test_one_sided_contrast_predicts_only_the_student():
     assert decoded.grad.abs().sum() > 0
 
 
+def test_centred_targets_ignore_what_an_image_shares():
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='TokenContrastHead', embed_dims=16, symmetric=False,
+             center_targets=True)).eval()
+    decoded, student = torch.randn(2, 6, 16), torch.randn(2, 6, 16)
+    shared = torch.randn(2, 1, 16) * 10  # one vector per image on top
+    torch.testing.assert_close(
+        head.loss(decoded, student + shared), head.loss(decoded, student))
+    expected = -F.cosine_similarity(
+        head.predict(decoded), student - student.mean(1, keepdim=True),
+        dim=-1).mean()
+    torch.testing.assert_close(head.loss(decoded, student), expected)
+
+
 def test_symmetric_contrast_is_the_reference_formula():
     torch.manual_seed(0)
     head = MODELS.build(dict(type='TokenContrastHead', embed_dims=16)).eval()

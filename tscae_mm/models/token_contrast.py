@@ -35,6 +35,8 @@ class TokenContrastHead(BaseModule):
         loss_type (str): ``'simsiam'`` or ``'infonce'``.
         symmetric (bool): Both directions (the reference's) or only
             predictor(d_M) -> stop-gradient(h_S). Defaults to True.
+        center_targets (bool): Subtract each image's mean target token from
+            its target tokens. Defaults to False.
         temperature (float): InfoNCE temperature. Defaults to 0.1.
         norm_cfg (dict): Normalisation of the predictor's bottleneck.
             Defaults to ``dict(type='BN1d')``.
@@ -47,6 +49,7 @@ class TokenContrastHead(BaseModule):
                  reduction: int = 4,
                  loss_type: str = 'simsiam',
                  symmetric: bool = True,
+                 center_targets: bool = False,
                  temperature: float = 0.1,
                  norm_cfg: dict = dict(type='BN1d'),
                  loss_weight: float = 1.,
@@ -65,6 +68,7 @@ class TokenContrastHead(BaseModule):
             nn.Linear(hidden, embed_dims))
         self.loss_type = loss_type
         self.symmetric = symmetric
+        self.center_targets = center_targets
         self.temperature = temperature
         self.loss_weight = loss_weight
 
@@ -85,11 +89,19 @@ class TokenContrastHead(BaseModule):
         """
         compare = (self._negative_cosine
                    if self.loss_type == 'simsiam' else self._info_nce)
-        loss = compare(self.predict(decoded_masked), student_masked.detach())
+        loss = compare(
+            self.predict(decoded_masked), self._target(student_masked))
         if self.symmetric:
             loss = 0.5 * (loss + compare(
-                self.predict(student_masked), decoded_masked.detach()))
+                self.predict(student_masked), self._target(decoded_masked)))
         return self.loss_weight * loss
+
+    def _target(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Stop-gradient (N, T, D) targets, centred per image if asked."""
+        tokens = tokens.detach()
+        if self.center_targets:
+            tokens = tokens - tokens.mean(dim=1, keepdim=True)
+        return tokens
 
     @staticmethod
     def _negative_cosine(pred: torch.Tensor,
