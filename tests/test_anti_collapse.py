@@ -96,6 +96,41 @@ def test_momentum_target_keeps_student_pass_out_of_the_graph(max_iters):
     assert 'target_encoder.steps' in state
 
 
+@pytest.mark.parametrize('token_drop', [False, True])
+def test_untrained_student_pass_runs_without_gradient_same_losses(
+        token_drop):
+    """One-way contrast + stop-gradient global target: no loss trains the
+    student pass, so it runs without a graph, with the same losses and
+    gradients as the one-batch passes."""
+    switches = dict(
+        token_drop=token_drop,
+        contrast_head=dict(symmetric=False),
+        global_head=dict(stop_grad_target=True, center_momentum=0.9))
+    model = build(**switches)
+    assert not model.student_pass_trained
+    assert model.student_encoder() is model.backbone
+    if not token_drop:
+        assert not model.backbone.visible_token.requires_grad
+    images, samples = batch()
+    torch.manual_seed(1)
+    fast = model.loss(images, samples)
+    sum(fast.values()).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()
+             if p.grad is not None}
+    model.zero_grad()
+    model.global_head.center.zero_()
+    model.student_encoder = lambda: None  # the one-batch passes
+    torch.manual_seed(1)
+    slow = model.loss(images, samples)
+    sum(slow.values()).backward()
+    for key in fast:
+        torch.testing.assert_close(fast[key], slow[key], rtol=1e-4,
+                                   atol=1e-5)
+    for name, grad in grads.items():
+        torch.testing.assert_close(
+            grad, model.get_parameter(name).grad, rtol=1e-3, atol=1e-6)
+
+
 def test_bad_momentum_is_explained():
     with pytest.raises(ValueError, match='target_momentum=0.01'):
         build(target_momentum=0.99 + 1)

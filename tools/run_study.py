@@ -128,6 +128,10 @@ RUNS: Dict[str, Run] = {
     Run(SCREENING + 'ema_dino-global.py',
         'momentum target + one-way contrast + DINO-style global target',
         'tscae_ema_dino_global', 'clean', screening=True),
+    'screen_one_sided_dino_global':
+    Run(SCREENING + 'one-sided_dino-global.py',
+        'one-way contrast + DINO-style global target (no momentum encoder)',
+        'tscae_one_sided_dino_global', 'clean', screening=True),
     'screen_ema_dino_global_token_drop':
     Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
         'cifar10-5k_ema_dino-global.py',

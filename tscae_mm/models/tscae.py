@@ -79,12 +79,24 @@ class TSCAE(BaseSelfSupervisor):
                 self.backbone,
                 momentum=target_momentum,
                 end_momentum=target_end_momentum)
-            if hasattr(self.backbone, 'visible_token'):
-                # only the student pass reads it, and that pass now runs in
-                # the copy: frozen, so DDP finds no unused parameter
-                self.backbone.visible_token.requires_grad_(False)
         self.token_regularizer = None if token_regularizer is None else \
             MODELS.build(token_regularizer)
+        if not self.student_pass_trained and hasattr(self.backbone,
+                                                      'visible_token'):
+            # only the student pass reads it, and no loss trains that pass:
+            # frozen, so DDP finds no unused parameter
+            self.backbone.visible_token.requires_grad_(False)
+
+    @property
+    def student_pass_trained(self) -> bool:
+        """Whether any loss sends a gradient into the student pass: not
+        with a momentum target, nor when the contrast is one-way, the global
+        target has a stop-gradient and no regulariser reads h_S."""
+        if self.target_encoder is not None:
+            return False
+        return (getattr(self.contrast_head, 'symmetric', True)
+                or not getattr(self.global_head, 'stop_grad_target', False)
+                or self.token_regularizer is not None)
 
     def init_weights(self) -> None:
         """Initialise, then start the momentum copy equal to the encoder."""
@@ -108,7 +120,7 @@ class TSCAE(BaseSelfSupervisor):
         """
         mask = stack_masks(data_samples)
         enc = self.backbone(  # teacher and student passes
-            inputs, mask, student_encoder=self.momentum_encoder())
+            inputs, mask, student_encoder=self.student_encoder())
         decoded_global, decoded_masked = self.neck(
             enc.teacher_visible, enc.ids_visible, enc.ids_masked)
         losses = dict(
@@ -122,14 +134,18 @@ class TSCAE(BaseSelfSupervisor):
                 enc.student_masked)
         return losses
 
-    def momentum_encoder(self) -> Optional[torch.nn.Module]:
-        """Step the momentum copy towards the encoder and return it (None
-        without ``target_momentum``). Called once per training step."""
-        if self.target_encoder is None:
-            return None
-        with torch.no_grad():
-            self.target_encoder.update_parameters(self.backbone)
-        return self.target_encoder.module
+    def student_encoder(self) -> Optional[torch.nn.Module]:
+        """The encoder that runs the student pass without gradient: the
+        momentum copy (stepped towards the encoder first; once per training
+        step), the encoder itself when no loss trains that pass (which saves
+        its backward), or None: both passes as one batch, with gradient."""
+        if self.target_encoder is not None:
+            with torch.no_grad():
+                self.target_encoder.update_parameters(self.backbone)
+            return self.target_encoder.module
+        if not self.student_pass_trained:
+            return self.backbone
+        return None
 
 
 def stack_masks(data_samples: List[DataSample]) -> torch.Tensor:
