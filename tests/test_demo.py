@@ -44,6 +44,14 @@ def test_demo_trains_logs_three_losses_and_checkpoints(demo_run):
         'epoch_2.pth')
 
 
+def test_demo_runs_the_collapse_monitor_on_what_it_has(demo_run):
+    log = max(demo_run.glob('*/*.log')).read_text()
+    assert 'num_images=64 but the training set has 16 images; the ' \
+        'monitor uses all 16' in log
+    assert 'Collapse monitor, iteration 0:' in log
+    assert 'Collapse monitor, iteration 4:' in log  # the last iteration
+
+
 @pytest.mark.parametrize('attention,columns', [(False, 4), (True, 7)])
 def test_visualisation_writes_a_png(demo_run, tmp_path, attention, columns):
     out = tmp_path / 'vis.png'

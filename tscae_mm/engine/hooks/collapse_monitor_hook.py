@@ -188,12 +188,19 @@ class TSCAECollapseMonitorHook(Hook):
                 'collapse monitor is off for this run.')
             return None
         dataset = runner.train_dataloader.dataset
-        if len(dataset) < self.num_images:
-            raise ValueError(
+        count = min(self.num_images, len(dataset))
+        if count < 2:
+            runner.logger.warning(
+                'TSCAECollapseMonitorHook: the training set has '
+                f'{len(dataset)} image(s); the statistics compare images, '
+                'so the collapse monitor is off for this run.')
+            return None
+        if count < self.num_images:
+            runner.logger.warning(
                 f'TSCAECollapseMonitorHook: num_images={self.num_images} but '
-                f'the training set has {len(dataset)} images; lower '
-                'num_images.')
-        samples = [dataset[i] for i in range(self.num_images)]
+                f'the training set has {len(dataset)} images; the monitor '
+                f'uses all {count}.')
+        samples = [dataset[i] for i in range(count)]
         return runner.train_dataloader.collate_fn(samples)
 
     @staticmethod
