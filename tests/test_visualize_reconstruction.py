@@ -117,3 +117,31 @@ def test_unusable_out_fails_before_the_model_is_loaded(tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == (
         f'--out {tmp_path / "file.txt" / "vis.png"}: '
         f'{tmp_path / "file.txt"} is a file, not a folder.')
+
+
+def test_masked_psnr_and_the_mean_colour_baseline(tool):
+    rng = np.random.default_rng(0)
+    original = rng.random((8, 8, 3))
+    hidden = np.zeros((8, 8, 1), dtype=bool)
+    hidden[:4] = True
+    # a prediction off by 0.1 everywhere it matters: 20 dB exactly
+    assert tool.masked_psnr(original + 0.1, original, hidden) == \
+        pytest.approx(20.)
+    # what is visible does not count
+    off_outside = np.where(hidden, original, 0.)
+    assert tool.masked_psnr(off_outside, original, hidden) == 100.
+    fill = tool.mean_colour_fill(original, hidden)
+    np.testing.assert_allclose(fill[:4], np.broadcast_to(
+        original[4:].reshape(-1, 3).mean(0), (4, 8, 3)))
+    np.testing.assert_array_equal(fill[4:], original[4:])
+
+
+def test_picture_reports_the_psnr_against_the_mean_fill(demo_checkpoint,
+                                                        tmp_path):
+    out = tmp_path / 'vis.png'
+    proc = run_tool(DEMO_CONFIG, demo_checkpoint,
+                    REPO_ROOT / 'demo' / 'cifar10-mini' / 'cat' / '0000.jpg',
+                    '--out', out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'masked-patch PSNR' in proc.stdout
+    assert '(mean-colour fill' in proc.stdout

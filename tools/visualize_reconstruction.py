@@ -165,6 +165,21 @@ def cls_attention(model, images: torch.Tensor) -> torch.Tensor:
     return weights[:, :, 0, num_extra:].reshape(len(x), -1, h, w)
 
 
+def masked_psnr(picture: np.ndarray, original: np.ndarray,
+                hidden: np.ndarray) -> float:
+    """PSNR (dB, pixels in [0, 1]) of ``picture`` at the hidden pixels."""
+    hidden = np.broadcast_to(hidden, original.shape)
+    mse = float(((picture - original)[hidden]**2).mean())
+    return 10 * np.log10(1 / max(mse, 1e-10))
+
+
+def mean_colour_fill(original: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """The baseline a prediction must beat: the hidden pixels filled with
+    the mean colour of the visible ones."""
+    visible = original[~hidden[..., 0]]
+    return np.where(hidden, visible.mean(0), original)
+
+
 def to_display(images: torch.Tensor, preprocessor) -> np.ndarray:
     """Normalised (N, 3, H, W) -> (N, H, W, 3) floats in [0, 1], RGB."""
     mean = preprocessor.mean.view(1, -1, 1, 1).cpu()
@@ -193,14 +208,20 @@ def main():
     recon = reconstruct(model, images, torch.from_numpy(masks))
     original = to_display(images, model.data_preprocessor)
     predicted = to_display(recon, model.data_preprocessor)
-    rows = []
+    rows, psnr, psnr_fill = [], [], []
     for i in range(len(raw)):
         hidden = masks[i].repeat(patch, 0).repeat(patch, 1)[..., None]
+        psnr.append(masked_psnr(predicted[i], original[i], hidden))
+        psnr_fill.append(
+            masked_psnr(mean_colour_fill(original[i], hidden), original[i],
+                        hidden))
         rows.append([
-            ('original', original[i]),
+            (osp.basename(args.images[i]), original[i]),
             ('teacher view', paint_patches(original[i], ~masks[i], patch)),
             ('student view', paint_patches(original[i], masks[i], patch)),
-            ('reconstruction', np.where(hidden, predicted[i], original[i])),
+            (f'reconstruction\n{psnr[i]:.1f} dB (mean fill '
+             f'{psnr_fill[i]:.1f} dB)',
+             np.where(hidden, predicted[i], original[i])),
         ])
     if args.attention:
         maps = cls_attention(model, images).cpu().numpy()
@@ -216,9 +237,15 @@ def main():
             ax.imshow(picture, cmap='viridis' if picture.ndim == 2 else None)
             ax.set_title(title, fontsize=8)
             ax.axis('off')
+    fig.suptitle(
+        f'{osp.basename(args.checkpoint)}: grey = hidden from that view; '
+        f'PSNR at the hidden patches {np.mean(psnr):.2f} dB, a mean-colour '
+        f'fill {np.mean(psnr_fill):.2f} dB',
+        fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
-    print(f'wrote {args.out}')
+    print(f'wrote {args.out}; masked-patch PSNR {np.mean(psnr):.2f} dB '
+          f'(mean-colour fill {np.mean(psnr_fill):.2f} dB)')
 
 
 if __name__ == '__main__':
