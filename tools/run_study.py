@@ -132,6 +132,32 @@ RUNS: Dict[str, Run] = {
     Run(SCREENING + 'one-sided_dino-global.py',
         'one-way contrast + DINO-style global target (no momentum encoder)',
         'tscae_one_sided_dino_global', 'clean', screening=True),
+    'screen_one_sided_stop_grad_global':
+    Run(SCREENING + 'one-sided_stop-grad-global.py',
+        'one-way contrast + stop-gradient global target (no momentum '
+        'encoder)', 'tscae_one_sided_stop_grad_global', 'clean',
+        screening=True),
+    'screen_ema_token_drop':
+    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
+        'cifar10-5k_ema.py', 'momentum target encoder, token-drop passes',
+        'tscae_token_drop_ema', 'clean', screening=True),
+    'screen_ema_centred_targets':
+    Run(SCREENING + 'ema_centred-targets.py',
+        'momentum target + per-image centred contrast targets',
+        'tscae_ema_centred_targets', 'clean', screening=True),
+    'screen_ema_norm_pix':
+    Run(SCREENING + 'ema_norm-pix.py',
+        'momentum target + per-patch normalised pixel targets',
+        'tscae_ema_norm_pix', 'clean', screening=True),
+    # what learning looks like at the screening length
+    'screen_mae':
+    Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k.py',
+        'MAE (for comparison)', 'mae', 'clean', screening=True),
+    'screen_no_contrast':
+    Run('configs/study/diagnostics/'
+        'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
+        'no token contrast (diagnostic, for comparison)',
+        'tscae_no_contrast', 'clean', screening=True),
     'screen_ema_dino_global_token_drop':
     Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
         'cifar10-5k_ema_dino-global.py',
