@@ -352,3 +352,28 @@ def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
     assert '| momentum target encoder | 31.25 | 44.50 | 27.5 | 30.000 |' \
         in screening
     assert 'momentum target encoder' not in tables.split('### Screening')[0]
+
+
+def test_warm_start_continues_a_screening_run_without_touching_it(tmp_path):
+    run_study = load_run_study()
+    source = tmp_path / 'screen_one_sided_stop_grad_global'
+    source.mkdir()
+    for epoch in (1, 2, 3):
+        (source / f'epoch_{epoch}.pth').write_bytes(b'weights')
+    (source / 'last_checkpoint').write_text(str(source / 'epoch_3.pth'))
+    (source / 'study_wallclock.json').write_text(
+        '{"seconds": 60.0, "segments": [60.0]}')
+    run_study.warm_start('tscae_recommended', str(tmp_path))
+    target = tmp_path / 'tscae_recommended'
+    assert (target / 'last_checkpoint').read_text() == str(
+        target / 'epoch_3.pth')
+    assert (target / 'epoch_3.pth').stat().st_ino == \
+        (source / 'epoch_3.pth').stat().st_ino  # hard link, no copy
+    run_study.add_wallclock(str(target / 'study_wallclock.json'), 30.)
+    assert json.loads((target / 'study_wallclock.json').read_text())[
+        'seconds'] == 90.
+    # the screening run is as it was
+    assert (source / 'last_checkpoint').read_text() == str(
+        source / 'epoch_3.pth')
+    assert json.loads(
+        (source / 'study_wallclock.json').read_text())['seconds'] == 60.

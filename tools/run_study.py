@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -96,6 +97,12 @@ RUNS: Dict[str, Run] = {
     'mae_resample2':
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py', 'MAE',
         'mae', 'resample2'),
+    # the recommended configuration's full study run: the screening run of
+    # the same config, continued from its epoch 3 to the study's 6 epochs
+    'tscae_recommended':
+    Run(SCREENING + 'one-sided_stop-grad-global.py', 'TSCAE (recommended)',
+        'tscae_recommended', 'clean',
+        warm_start='screen_one_sided_stop_grad_global'),
     # diagnostic, not part of the default set (docs/results.md, "Why")
     'diag_no_contrast':
     Run('configs/study/diagnostics/'
@@ -158,6 +165,17 @@ RUNS: Dict[str, Run] = {
         'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
         'no token contrast (diagnostic, for comparison)',
         'tscae_no_contrast', 'clean', screening=True),
+    'screen_one_sided_stop_grad_global_token_drop':
+    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
+        'cifar10-5k_one-sided_stop-grad-global.py',
+        'one-way contrast + stop-gradient global target, token-drop passes',
+        'tscae_token_drop_one_sided_stop_grad_global', 'clean',
+        screening=True),
+    'screen_one_sided_stop_grad_global_norm_pix':
+    Run(SCREENING + 'one-sided_stop-grad-global_norm-pix.py',
+        'one-way contrast + stop-gradient global target + normalised pixel '
+        'targets', 'tscae_one_sided_stop_grad_global_norm_pix', 'clean',
+        screening=True),
     'screen_ema_dino_global_token_drop':
     Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
         'cifar10-5k_ema_dino-global.py',
@@ -292,7 +310,8 @@ def pretrain(names: List[str], work_dir: str) -> None:
 
 def warm_start(name: str, work_dir: str) -> None:
     """Start ``name``'s work dir as a hard-linked copy of its warm-start
-    run's (checkpoints, logs, wall-clock), resuming from its last epoch."""
+    run's (checkpoints hard-linked; logs, wall-clock copied), resuming from its last epoch; from
+    scratch where that run has not been made."""
     run, source = RUNS[name], RUNS[name].warm_start
     run_dir, source_dir = osp.join(work_dir, name), osp.join(work_dir, source)
     if osp.exists(osp.join(run_dir, 'last_checkpoint')):
@@ -303,11 +322,14 @@ def warm_start(name: str, work_dir: str) -> None:
                          f'{RUNS[source].config}.')
     last = checkpoint_path(work_dir, source, RUNS[source].epochs)
     if not osp.exists(last):
-        raise FileNotFoundError(
-            f'{name} continues {source}, which has no {last}: run '
-            f'`--stages pretrain --runs {source}` first.')
+        log(f'{name}: {source} has no {last}; training from the start')
+        return
     log(f'{name}: continuing {source} from {last}')
-    subprocess.run(['cp', '-al', source_dir, run_dir], check=True)
+    shutil.copytree(  # checkpoints hard-linked, logs copied
+        source_dir,
+        run_dir,
+        copy_function=lambda src, dst: os.link(src, dst)
+        if src.endswith('.pth') else shutil.copy2(src, dst))
     with open(osp.join(run_dir, 'last_checkpoint'), 'w') as f:
         f.write(checkpoint_path(work_dir, name, RUNS[source].epochs))
 
@@ -611,7 +633,6 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         runs=entries)
     save_json(osp.join(out, 'study.json'), study)
     # the per-encoder evaluation files, beside the summary
-    import shutil
     os.makedirs(osp.join(out, 'eval'), exist_ok=True)
     for name in entries:
         for suffix in ('', '_knn_curve', '_stats', '_finetune'):
