@@ -93,3 +93,33 @@ def test_small_reference_config_computes_its_losses_on_a_real_image():
     assert all(torch.isfinite(v) for v in losses.values())
     # global consistency at init: cross-entropy of a near-uniform softmax
     assert losses['loss_global'].item() == pytest.approx(np.log(384), rel=0.2)
+
+
+RECOMMENDED_CONFIGS = sorted(
+    p for p in PRETRAIN_CONFIGS if 'recommended' in p.name)
+
+
+def test_recommended_family_is_complete():
+    names = {p.name for p in RECOMMENDED_CONFIGS}
+    for size in ('small', 'base', 'large'):
+        for data in ('coco', 'tiny-imagenet'):
+            assert (f'tscae_vit-{size}-p16-recommended_8xb64-amp-coslr-400e_'
+                    f'{data}.py') in names
+    assert any('token-drop' in n for n in names)
+    assert 'tscae_vit-tiny-d6-p4_6e_cifar10-5k_recommended.py' in names
+
+
+@pytest.mark.parametrize('path', RECOMMENDED_CONFIGS, ids=lambda p: p.stem)
+def test_recommended_config_is_its_reference_plus_the_switches(path):
+    """Only the recommended switches differ from the reference config of
+    the same name (token-drop ones from the token-drop reference)."""
+    cfg = load(path)
+    reference = load(path.parent / path.name.replace(
+        '-recommended', '').replace('_recommended', ''))
+    expected = reference.model.to_dict()
+    expected['contrast_head']['symmetric'] = False
+    expected['global_head']['stop_grad_target'] = True
+    assert cfg.model.to_dict() == expected
+    for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
+                'train_cfg', 'custom_hooks'):
+        assert cfg[key] == reference[key], key

@@ -146,7 +146,7 @@ def test_study_configs_differ_only_in_the_method():
     shared = ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness',
               'auto_scale_lr')
     base = Config.fromfile(str(TSCAE_CONFIG))
-    assert len(PRETRAIN_CONFIGS) == 5
+    assert len(PRETRAIN_CONFIGS) == 7
     for path in PRETRAIN_CONFIGS:
         cfg = Config.fromfile(str(path))
         for key in shared:

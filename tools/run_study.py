@@ -79,6 +79,9 @@ class Run(NamedTuple):
 
 SCREENING_EPOCHS = 3
 SCREENING = 'configs/study/screening/tscae_vit-tiny-d6-p4_6e_cifar10-5k_'
+RECOMMENDED = 'configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k_recommended.py'
+RECOMMENDED_TOKEN_DROP = ('configs/study/tscae_vit-tiny-d6-p4-token-drop_6e_'
+                          'cifar10-5k_recommended.py')
 
 
 RUNS: Dict[str, Run] = {
@@ -100,7 +103,7 @@ RUNS: Dict[str, Run] = {
     # the recommended configuration's full study run: the screening run of
     # the same config, continued from its epoch 3 to the study's 6 epochs
     'tscae_recommended':
-    Run(SCREENING + 'one-sided_stop-grad-global.py', 'TSCAE (recommended)',
+    Run(RECOMMENDED, 'TSCAE (recommended)',
         'tscae_recommended', 'clean',
         warm_start='screen_one_sided_stop_grad_global'),
     # diagnostic, not part of the default set (docs/results.md, "Why")
@@ -140,9 +143,8 @@ RUNS: Dict[str, Run] = {
         'one-way contrast + DINO-style global target (no momentum encoder)',
         'tscae_one_sided_dino_global', 'clean', screening=True),
     'screen_one_sided_stop_grad_global':
-    Run(SCREENING + 'one-sided_stop-grad-global.py',
-        'one-way contrast + stop-gradient global target (no momentum '
-        'encoder)', 'tscae_one_sided_stop_grad_global', 'clean',
+    Run(RECOMMENDED, 'one-way contrast + stop-gradient global target (no '
+        'momentum encoder; the recommended configuration)', 'tscae_one_sided_stop_grad_global', 'clean',
         screening=True),
     'screen_ema_token_drop':
     Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
@@ -166,8 +168,7 @@ RUNS: Dict[str, Run] = {
         'no token contrast (diagnostic, for comparison)',
         'tscae_no_contrast', 'clean', screening=True),
     'screen_one_sided_stop_grad_global_token_drop':
-    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
-        'cifar10-5k_one-sided_stop-grad-global.py',
+    Run(RECOMMENDED_TOKEN_DROP,
         'one-way contrast + stop-gradient global target, token-drop passes',
         'tscae_token_drop_one_sided_stop_grad_global', 'clean',
         screening=True),
