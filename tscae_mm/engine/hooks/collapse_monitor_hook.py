@@ -29,13 +29,14 @@ DEFAULT_THRESHOLDS = dict(
     effective_rank_ratio=0.5)
 
 SWITCHES = (
-    'use the recommended configuration (configs/tscae/*_recommended*.py), '
-    'or its switches: model.target_momentum=0.01 (a momentum target '
-    'encoder), model.contrast_head.symmetric=False (one-way token '
-    'contrast), model.global_head.stop_grad_target=True with '
-    'center_momentum=0.9 and target_temperature below temperature '
-    '(DINO-style centering and sharpening); see README, "Which '
-    'configuration".')
+    'use the recommended configuration (configs/tscae/*-recommended_*.py; '
+    'in your own config inherit configs/_base_/tscae_recommended.py and set '
+    'model = {{_base_.tscae_recommended}}), i.e. '
+    'model.contrast_head.symmetric=False (one-way token contrast) and '
+    'model.global_head.stop_grad_target=True, so that no loss pulls the '
+    'student pass; model.target_momentum=0.01 (a momentum target encoder) '
+    'is the other switch that measured better than the reference; see '
+    'README, "Which configuration".')
 
 MEANINGS = dict(
     student_within_image_cos=(
