@@ -165,6 +165,12 @@ def cls_attention(model, images: torch.Tensor) -> torch.Tensor:
     return weights[:, :, 0, num_extra:].reshape(len(x), -1, h, w)
 
 
+def short_name(path: str) -> str:
+    """The file name with its folder (``cat/0000.jpg``, ``run/epoch_3.pth``)."""
+    path = osp.abspath(path)
+    return osp.join(osp.basename(osp.dirname(path)), osp.basename(path))
+
+
 def masked_psnr(picture: np.ndarray, original: np.ndarray,
                 hidden: np.ndarray) -> float:
     """PSNR (dB, pixels in [0, 1]) of ``picture`` at the hidden pixels."""
@@ -216,7 +222,7 @@ def main():
             masked_psnr(mean_colour_fill(original[i], hidden), original[i],
                         hidden))
         rows.append([
-            (osp.basename(args.images[i]), original[i]),
+            (short_name(args.images[i]), original[i]),
             ('teacher view', paint_patches(original[i], ~masks[i], patch)),
             ('student view', paint_patches(original[i], masks[i], patch)),
             (f'reconstruction\n{psnr[i]:.1f} dB (mean fill '
@@ -238,7 +244,7 @@ def main():
             ax.set_title(title, fontsize=8)
             ax.axis('off')
     fig.suptitle(
-        f'{osp.basename(args.checkpoint)}: grey = hidden from that view; '
+        f'{short_name(args.checkpoint)}: grey = hidden from that view; '
         f'PSNR at the hidden patches {np.mean(psnr):.2f} dB, a mean-colour '
         f'fill {np.mean(psnr_fill):.2f} dB',
         fontsize=8)
