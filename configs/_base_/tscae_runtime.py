@@ -11,8 +11,8 @@ custom_hooks = [
     dict(type='NonFiniteLossHook', action='raise'),
     dict(type='SkippedImagesHook'),
     dict(type='GlobalBatchLossHook'),
-    # collapse statistics of 64 fixed training images every 50 iterations,
+    # collapse statistics of 64 fixed training images every 100 iterations,
     # under collapse/* in the log and the visualizer; warns once per
     # statistic that crosses its threshold (README, "Which configuration")
-    dict(type='TSCAECollapseMonitorHook', interval=50, num_images=64),
+    dict(type='TSCAECollapseMonitorHook', interval=100, num_images=64),
 ]

@@ -90,7 +90,7 @@ class TSCAECollapseMonitorHook(Hook):
     call, so no process waits on another).
 
     Args:
-        interval (int): Check every this many iterations. Defaults to 50.
+        interval (int): Check every this many iterations. Defaults to 100.
         num_images (int): Images in the fixed batch. Defaults to 64.
         thresholds (dict, optional): Overrides of ``DEFAULT_THRESHOLDS``;
             a value of None switches that warning off.
@@ -99,7 +99,7 @@ class TSCAECollapseMonitorHook(Hook):
     priority = 'LOW'
 
     def __init__(self,
-                 interval: int = 50,
+                 interval: int = 100,
                  num_images: int = 64,
                  thresholds: Optional[Dict[str, Optional[float]]] = None
                  ) -> None:
