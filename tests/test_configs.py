@@ -118,7 +118,6 @@ def test_recommended_config_is_its_reference_plus_the_switches(path):
         '-recommended', '').replace('_recommended', ''))
     expected = reference.model.to_dict()
     expected['contrast_head']['symmetric'] = False
-    expected['global_head']['stop_grad_target'] = True
     assert cfg.model.to_dict() == expected
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg', 'custom_hooks'):

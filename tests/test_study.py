@@ -356,7 +356,7 @@ def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
 
 def test_warm_start_continues_a_screening_run_without_touching_it(tmp_path):
     run_study = load_run_study()
-    source = tmp_path / 'screen_one_sided_stop_grad_global'
+    source = tmp_path / 'screen_one_sided'
     source.mkdir()
     for epoch in (1, 2, 3):
         (source / f'epoch_{epoch}.pth').write_bytes(b'weights')

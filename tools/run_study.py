@@ -100,16 +100,17 @@ RUNS: Dict[str, Run] = {
     'mae_resample2':
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py', 'MAE',
         'mae', 'resample2'),
-    # the recommended configuration's full study run: the screening run of
-    # the same config, continued from its epoch 3 to the study's 6 epochs
+    # the recommended configuration's full study run: its screening run,
+    # continued from epoch 3 to the study's 6 epochs
     'tscae_recommended':
-    Run(RECOMMENDED, 'TSCAE (recommended)',
-        'tscae_recommended', 'clean',
+    Run(RECOMMENDED, 'TSCAE (recommended: one-way token contrast)',
+        'tscae_recommended', 'clean', warm_start='screen_one_sided'),
+    # the runner-up of the screening, continued to 6 epochs as well
+    'tscae_one_sided_stop_grad_global':
+    Run(SCREENING + 'one-sided_stop-grad-global.py',
+        'TSCAE, one-way contrast + stop-gradient global target',
+        'tscae_one_sided_stop_grad_global', 'clean',
         warm_start='screen_one_sided_stop_grad_global'),
-    # the best single switch of the screening, continued to 6 epochs too
-    'tscae_one_sided':
-    Run(SCREENING + 'one-sided.py', 'TSCAE, one-way token contrast only',
-        'tscae_one_sided', 'clean', warm_start='screen_one_sided'),
     # diagnostic, not part of the default set (docs/results.md, "Why")
     'diag_no_contrast':
     Run('configs/study/diagnostics/'
@@ -117,7 +118,8 @@ RUNS: Dict[str, Run] = {
         'TSCAE (reference) without token contrast', 'tscae_no_contrast',
         'clean'),
     # screening of the anti-collapse switches (docs/results.md, "Making
-    # TSCAE learn"): each alone on the reference passes, then combinations
+    # TSCAE learn"): each alone on the reference passes, then combinations,
+    # then the most promising in token-drop mode
     'screen_reference':
     Run('configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py',
         'reference (no switch)', 'tscae', 'clean', screening=True),
@@ -125,8 +127,8 @@ RUNS: Dict[str, Run] = {
     Run(SCREENING + 'ema.py', 'momentum target encoder', 'tscae_ema',
         'clean', screening=True),
     'screen_one_sided':
-    Run(SCREENING + 'one-sided.py', 'one-way token contrast',
-        'tscae_one_sided', 'clean', screening=True),
+    Run(RECOMMENDED, 'one-way token contrast (the recommended '
+        'configuration)', 'tscae_one_sided', 'clean', screening=True),
     'screen_infonce':
     Run('configs/study/diagnostics/'
         'tscae_vit-tiny-d6-p4_6e_cifar10-5k_infonce.py',
@@ -142,26 +144,30 @@ RUNS: Dict[str, Run] = {
     Run(SCREENING + 'ema_dino-global.py',
         'momentum target + one-way contrast + DINO-style global target',
         'tscae_ema_dino_global', 'clean', screening=True),
-    'screen_one_sided_dino_global':
-    Run(SCREENING + 'one-sided_dino-global.py',
-        'one-way contrast + DINO-style global target (no momentum encoder)',
-        'tscae_one_sided_dino_global', 'clean', screening=True),
     'screen_one_sided_stop_grad_global':
-    Run(RECOMMENDED, 'one-way contrast + stop-gradient global target (no '
-        'momentum encoder; the recommended configuration)', 'tscae_one_sided_stop_grad_global', 'clean',
+    Run(SCREENING + 'one-sided_stop-grad-global.py',
+        'one-way contrast + stop-gradient global target',
+        'tscae_one_sided_stop_grad_global', 'clean', screening=True),
+    'screen_one_sided_stop_grad_global_norm_pix':
+    Run(SCREENING + 'one-sided_stop-grad-global_norm-pix.py',
+        'one-way contrast + stop-gradient global target + normalised pixel '
+        'targets', 'tscae_one_sided_stop_grad_global_norm_pix', 'clean',
+        screening=True),
+    'screen_one_sided_token_drop':
+    Run(RECOMMENDED_TOKEN_DROP,
+        'one-way token contrast, token-drop passes (the recommended '
+        'configuration)', 'tscae_token_drop_one_sided', 'clean',
         screening=True),
     'screen_ema_token_drop':
     Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
         'cifar10-5k_ema.py', 'momentum target encoder, token-drop passes',
         'tscae_token_drop_ema', 'clean', screening=True),
-    'screen_ema_centred_targets':
-    Run(SCREENING + 'ema_centred-targets.py',
-        'momentum target + per-image centred contrast targets',
-        'tscae_ema_centred_targets', 'clean', screening=True),
-    'screen_ema_norm_pix':
-    Run(SCREENING + 'ema_norm-pix.py',
-        'momentum target + per-patch normalised pixel targets',
-        'tscae_ema_norm_pix', 'clean', screening=True),
+    'screen_one_sided_stop_grad_global_token_drop':
+    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
+        'cifar10-5k_one-sided_stop-grad-global.py',
+        'one-way contrast + stop-gradient global target, token-drop passes',
+        'tscae_token_drop_one_sided_stop_grad_global', 'clean',
+        screening=True),
     # what learning looks like at the screening length
     'screen_mae':
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k.py',
@@ -171,21 +177,6 @@ RUNS: Dict[str, Run] = {
         'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
         'no token contrast (diagnostic, for comparison)',
         'tscae_no_contrast', 'clean', screening=True),
-    'screen_one_sided_stop_grad_global_token_drop':
-    Run(RECOMMENDED_TOKEN_DROP,
-        'one-way contrast + stop-gradient global target, token-drop passes',
-        'tscae_token_drop_one_sided_stop_grad_global', 'clean',
-        screening=True),
-    'screen_one_sided_stop_grad_global_norm_pix':
-    Run(SCREENING + 'one-sided_stop-grad-global_norm-pix.py',
-        'one-way contrast + stop-gradient global target + normalised pixel '
-        'targets', 'tscae_one_sided_stop_grad_global_norm_pix', 'clean',
-        screening=True),
-    'screen_ema_dino_global_token_drop':
-    Run('configs/study/screening/tscae_vit-tiny-d6-p4-token-drop_6e_'
-        'cifar10-5k_ema_dino-global.py',
-        'the same, token-drop passes', 'tscae_token_drop_ema_dino_global',
-        'clean', screening=True),
 }
 DEFAULT_RUNS = [
     name for name, run in RUNS.items()

@@ -31,12 +31,12 @@ DEFAULT_THRESHOLDS = dict(
 SWITCHES = (
     'use the recommended configuration (configs/tscae/*-recommended_*.py; '
     'in your own config inherit configs/_base_/tscae_recommended.py and set '
-    'model = {{_base_.tscae_recommended}}), i.e. '
-    'model.contrast_head.symmetric=False (one-way token contrast) and '
-    'model.global_head.stop_grad_target=True, so that no loss pulls the '
-    'student pass; model.target_momentum=0.01 (a momentum target encoder) '
-    'is the other switch that measured better than the reference; see '
-    'README, "Which configuration".')
+    'model = {{_base_.tscae_recommended}}), which makes the token contrast '
+    'one-way (model.contrast_head.symmetric=False) so that nothing pulls the '
+    "student pass towards the decoder; other switches that measured better "
+    "than the reference: model.global_head.stop_grad_target=True, "
+    'model.target_momentum=0.01 (a momentum target encoder); see README, '
+    '"Which configuration".')
 
 MEANINGS = dict(
     student_within_image_cos=(
