@@ -7,6 +7,10 @@
 #   python tools/train.py configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py
 _base_ = '../tscae/tscae_vit-tiny-p4_demo.py'
 
+# the reference's two-way token contrast (the demo uses the recommended
+# one-way form; the study's recommended config switches it back)
+model = dict(contrast_head=dict(symmetric=True))
+
 data_root = 'data/cifar10'
 train_dataloader = dict(
     batch_size=64,

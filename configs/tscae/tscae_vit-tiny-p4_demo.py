@@ -1,7 +1,9 @@
 # The demo: TSCAE pre-training of a ViT-Tiny-width encoder (192 wide, 3 heads;
 # 6 layers instead of ViT-Tiny's 12, to keep it to a few CPU minutes) with
 # 4 px patches on 32 px images, on the 1,500 CIFAR-10 training images
-# committed under demo/cifar10-mini/ (about 2.4 GFLOP per image and step):
+# committed under demo/cifar10-mini/ (about 2.4 GFLOP per image and step),
+# with the recommended one-way token contrast (configs/_base_/
+# tscae_recommended.py; README, "Which configuration"):
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
 _base_ = '../_base_/tscae_runtime.py'
 
@@ -34,6 +36,7 @@ model = dict(
     contrast_head=dict(
         type='TokenContrastHead',
         embed_dims=192,
+        symmetric=False,  # recommended; the reference's is two-way (True)
         norm_cfg=dict(type='SyncBNAnyDevice')),
     global_head=dict(type='GlobalConsistencyHead'),
     init_cfg=[
