@@ -71,6 +71,8 @@ def test_fires_on_a_collapsed_model_and_names_the_switches(tmp_path):
     assert 'model.contrast_head.symmetric=False' in log
     assert 'configs/_base_/tscae_recommended.py' in log
     assert 'model.target_momentum=0.01' in log
+    assert 'model = {{_base_.tscae_recommended}}' in log
+    assert '(effective rank 1.0, first ' in log
 
 
 def test_silent_on_a_healthy_model(tmp_path):
