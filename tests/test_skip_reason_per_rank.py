@@ -2,7 +2,6 @@
 (MMEngine shows only rank 0's warnings), and rank 0's summary says which
 rank skipped which file."""
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,27 +9,15 @@ import numpy as np
 from PIL import Image
 
 from conftest import REPO_ROOT
+from test_ddp import free_port
+from test_launchers import TINY_CLASSIFIER_CONFIG
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import LoadImageFromFileSafe
 from tscae_mm.datasets.robust_loading import pop_skipped_images
 
-TWO_PROCESS_CONFIG = """
-default_scope = 'mmpretrain'
-custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
-model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(
-        num_classes=2, mean=[127.5] * 3, std=[127.5] * 3, to_rgb=False),
-    backbone=dict(
-        type='VisionTransformer',
-        arch=dict(embed_dims=32, num_layers=1, num_heads=2,
-                  feedforward_channels=64),
-        img_size=16,
-        patch_size=8),
-    head=dict(
-        type='VisionTransformerClsHead', num_classes=2, in_channels=32,
-        loss=dict(type='CrossEntropyLoss')))
+# the launcher tests' tiny classifier, reading through SeededDataset
+TWO_PROCESS_CONFIG = TINY_CLASSIFIER_CONFIG.format(data_root='images') + """
 train_dataloader = dict(
     batch_size=2, num_workers=1, persistent_workers=False,
     sampler=dict(type='SeededSampler', shuffle=True),
@@ -41,22 +28,9 @@ train_dataloader = dict(
             data_root='images',
             pipeline=[dict(type='LoadImageFromFileSafe'),
                       dict(type='PackInputs')])))
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
 custom_hooks = [dict(type='SkippedImagesHook')]
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False))
-log_processor = dict(by_epoch=False)
-env_cfg = dict(dist_cfg=dict(backend='nccl'))
-randomness = dict(seed=0)
 """
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_a_rank_other_than_0_logs_the_reason_on_stderr(tmp_path, capsys,
