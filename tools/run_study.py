@@ -172,11 +172,6 @@ RUNS: Dict[str, Run] = {
     'screen_mae':
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k.py',
         'MAE (for comparison)', 'mae', 'clean', screening=True),
-    'screen_no_contrast':
-    Run('configs/study/diagnostics/'
-        'tscae_vit-tiny-d6-p4_6e_cifar10-5k_no-contrast.py',
-        'no token contrast (diagnostic, for comparison)',
-        'tscae_no_contrast', 'clean', screening=True),
 }
 DEFAULT_RUNS = [
     name for name, run in RUNS.items()
