@@ -111,6 +111,11 @@ RUNS: Dict[str, Run] = {
         'TSCAE, one-way contrast + stop-gradient global target',
         'tscae_one_sided_stop_grad_global', 'clean',
         warm_start='screen_one_sided_stop_grad_global'),
+    # the best k-NN of the screening, continued to 6 epochs as well
+    'tscae_vicreg':
+    Run(SCREENING + 'vicreg.py',
+        'TSCAE, variance / covariance term on h_S', 'tscae_vicreg', 'clean',
+        warm_start='screen_vicreg'),
     # diagnostic, not part of the default set (docs/results.md, "Why")
     'diag_no_contrast':
     Run('configs/study/diagnostics/'
@@ -153,6 +158,10 @@ RUNS: Dict[str, Run] = {
         'one-way contrast + stop-gradient global target + normalised pixel '
         'targets', 'tscae_one_sided_stop_grad_global_norm_pix', 'clean',
         screening=True),
+    'screen_one_sided_vicreg':
+    Run(SCREENING + 'one-sided_vicreg.py',
+        'one-way contrast + variance / covariance term on h_S',
+        'tscae_one_sided_vicreg', 'clean', screening=True),
     'screen_one_sided_token_drop':
     Run(RECOMMENDED_TOKEN_DROP,
         'one-way token contrast, token-drop passes (the recommended '
