@@ -2,14 +2,8 @@
 # constant) for h_S and g_S, a one-way token contrast (with the target from
 # the momentum encoder the other direction would only train the predictor),
 # and the DINO-style global target (stop-gradient, centering, sharpening).
-_base_ = '../tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
+_base_ = './tscae_vit-tiny-d6-p4_6e_cifar10-5k_dino-global.py'
 model = dict(
     target_momentum=0.01,
     target_end_momentum=0.01,
-    contrast_head=dict(symmetric=False),
-    global_head=dict(
-        stop_grad_target=True,
-        center_momentum=0.9,
-        temperature=0.1,
-        target_temperature=0.04,
-        embed_dims=192))
+    contrast_head=dict(symmetric=False))
