@@ -241,23 +241,31 @@ def brief(value) -> str:
 
 
 @contextlib.contextmanager
-def seeded_random_state(seed: int) -> Iterator[None]:
-    """Seed random, numpy and torch (CPU) with ``seed``; restore on exit.
-
-    Args:
-        seed (int): 32-bit seed of the three generators.
-    """
+def preserved_random_state() -> Iterator[None]:
+    """Restore random's, numpy's and torch's (CPU) generators on exit: what
+    runs inside consumes nothing from the streams outside."""
     saved = (random.getstate(), np.random.get_state(),
              torch.random.default_generator.get_state())
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.random.default_generator.manual_seed(seed)
     try:
         yield
     finally:
         random.setstate(saved[0])
         np.random.set_state(saved[1])
         torch.random.default_generator.set_state(saved[2])
+
+
+@contextlib.contextmanager
+def seeded_random_state(seed: int) -> Iterator[None]:
+    """Seed random, numpy and torch (CPU) with ``seed``; restore on exit.
+
+    Args:
+        seed (int): 32-bit seed of the three generators.
+    """
+    with preserved_random_state():
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.random.default_generator.manual_seed(seed)
+        yield
 
 
 def attach_skipped_images(data: dict, skipped: list) -> None:

@@ -1,16 +1,15 @@
 """Watch a pre-training run for representation collapse, and say so."""
-import random
 import time
-from contextlib import contextmanager
 from typing import Dict, Optional
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from ...datasets.seeded import preserved_random_state
 
 PREFIX = 'collapse/'
 INITIAL_RANK_KEY = 'collapse_monitor/initial_effective_rank'
@@ -163,8 +162,7 @@ class TSCAECollapseMonitorHook(Hook):
     def measure(self, runner) -> Dict[str, float]:
         """The statistics of the fixed batch under the current weights."""
         from tscae_mm.evaluation.feature_stats import pass_stats, plain_stats
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped_model(runner)
         was_training = model.training
         model.eval()
         try:
@@ -189,8 +187,7 @@ class TSCAECollapseMonitorHook(Hook):
     def _fixed_batch(self, runner) -> Optional[dict]:
         """The first ``num_images`` training samples, as a data batch."""
         from mmpretrain.models import VisionTransformer
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrapped_model(runner)
         if not isinstance(getattr(model, 'backbone', None),
                           VisionTransformer):
             runner.logger.warning(
@@ -244,19 +241,7 @@ class TSCAECollapseMonitorHook(Hook):
                 level=30)
 
 
-@contextmanager
-def preserved_random_state():
-    """Run a block without consuming the Python, numpy or torch RNGs."""
-    py_state = random.getstate()
-    np_state = np.random.get_state()
-    torch_state = torch.random.get_rng_state()
-    cuda_states = torch.cuda.get_rng_state_all() \
-        if torch.cuda.is_available() else None
-    try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        torch.random.set_rng_state(torch_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)
+def unwrapped_model(runner):
+    """The runner's model without its DDP / FSDP wrapper."""
+    return runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
