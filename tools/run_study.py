@@ -186,7 +186,6 @@ DEFAULT_RUNS = [
     name for name, run in RUNS.items()
     if not name.startswith('diag_') and not run.screening
 ]
-SCREENING_RUNS = [name for name, run in RUNS.items() if run.screening]
 RANDOM_INIT = 'random_init'
 TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
 TABLES_END = '<!-- end of tables -->'
