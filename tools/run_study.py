@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -71,10 +71,35 @@ class Run(NamedTuple):
     # last checkpoint instead of repeating its epochs (the schedules are the
     # same; resumption is exact, tests/test_resume.py)
     warm_start: Optional[str] = None
+    # extra ``--cfg-options`` of the pre-training command (e.g. a
+    # degradation of the pre-training images on top of a degraded config)
+    options: Tuple[str, ...] = ()
+    # pre-training epochs when the config's differ from the study's 6 (the
+    # equal-time MAE); the config's train_cfg.max_epochs must agree
+    max_epochs: Optional[int] = None
 
     @property
     def epochs(self) -> int:
+        if self.max_epochs is not None:
+            return self.max_epochs
         return SCREENING_EPOCHS if self.screening else MAX_EPOCHS
+
+
+def run_key(name: str, seed: int) -> str:
+    """The work dir / result name of run ``name`` with ``seed``: the name
+    itself for seed 0 (the study's first seed), ``<name>-seed<seed>``
+    otherwise."""
+    if seed < 0:
+        raise ValueError(f'seeds are non-negative ints, got {seed}')
+    return name if seed == 0 else f'{name}-seed{seed}'
+
+
+def parse_key(key: str) -> Tuple[str, int]:
+    """Inverse of :func:`run_key`: ``(name, seed)``."""
+    name, sep, seed = key.rpartition('-seed')
+    if sep and seed.isdigit():
+        return name, int(seed)
+    return key, 0
 
 
 SCREENING_EPOCHS = 3
@@ -82,6 +107,28 @@ SCREENING = 'configs/study/screening/tscae_vit-tiny-d6-p4_6e_cifar10-5k_'
 RECOMMENDED = 'configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k_recommended.py'
 RECOMMENDED_TOKEN_DROP = ('configs/study/tscae_vit-tiny-d6-p4-token-drop_6e_'
                           'cifar10-5k_recommended.py')
+# configs with an ImageDegradation step at index 1 of the pre-training
+# pipeline (resample, severity 2); other degradations are set with
+# --cfg-options on that step
+DEGRADED_MAE = 'configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k-resample2.py'
+DEGRADED_RECOMMENDED = ('configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k-'
+                        'resample2_recommended.py')
+# what each degradation tried on the pre-training images does
+# (tscae_mm/datasets/degradations.py, severities 1..5)
+DEGRADATIONS = {
+    'blur4': ('blur', 4, 'Gaussian blur, sigma 2 px'),
+    'noise5': ('noise', 5, 'Gaussian noise, std 48 grey levels'),
+    'jpeg5': ('jpeg', 5, 'JPEG quality 5'),
+    'resample5': ('resample', 5, '8x down- and up-sampling'),
+}
+
+
+def degradation_options(images: str) -> Tuple[str, ...]:
+    """``--cfg-options`` that set the ImageDegradation step of a degraded
+    study config to ``DEGRADATIONS[images]``."""
+    kind, severity, _ = DEGRADATIONS[images]
+    step = 'train_dataloader.dataset.dataset.pipeline.1'
+    return (f'{step}.kind={kind}', f'{step}.severity={severity}')
 
 
 RUNS: Dict[str, Run] = {
@@ -105,6 +152,13 @@ RUNS: Dict[str, Run] = {
     'tscae_recommended':
     Run(RECOMMENDED, 'TSCAE (recommended: one-way token contrast)',
         'tscae_recommended', 'clean', warm_start='screen_one_sided'),
+    # the recommended configuration in token-drop mode, continued from its
+    # screening run
+    'tscae_recommended_token_drop':
+    Run(RECOMMENDED_TOKEN_DROP,
+        'TSCAE (recommended, token-drop passes)',
+        'tscae_token_drop_recommended', 'clean',
+        warm_start='screen_one_sided_token_drop'),
     # the runner-up of the screening, continued to 6 epochs as well
     'tscae_one_sided_stop_grad_global':
     Run(SCREENING + 'one-sided_stop-grad-global.py',
@@ -116,6 +170,21 @@ RUNS: Dict[str, Run] = {
     Run(SCREENING + 'vicreg.py',
         'TSCAE, variance / covariance term on h_S', 'tscae_vicreg', 'clean',
         warm_start='screen_vicreg'),
+    # image quality: MAE on each candidate degradation (seed 0) to find one
+    # that costs MAE's linear probe at least 2 points; then MAE and the
+    # recommended TSCAE on it with every seed
+    **{
+        f'mae_{images}': Run(DEGRADED_MAE, 'MAE', 'mae', images,
+                             options=degradation_options(images))
+        for images in DEGRADATIONS
+    },
+    **{
+        f'tscae_recommended_{images}':
+        Run(DEGRADED_RECOMMENDED, 'TSCAE (recommended: one-way token '
+            'contrast)', 'tscae_recommended', images,
+            options=degradation_options(images))
+        for images in DEGRADATIONS
+    },
     # diagnostic, not part of the default set (docs/results.md, "Why")
     'diag_no_contrast':
     Run('configs/study/diagnostics/'
@@ -288,49 +357,66 @@ def checkpoint_path(work_dir: str, name: str, epoch: int) -> str:
     return osp.join(work_dir, name, f'epoch_{epoch}.pth')
 
 
-def pretrain(names: List[str], work_dir: str) -> None:
-    for name in names:
-        run = RUNS[name]
-        if osp.exists(checkpoint_path(work_dir, name, run.epochs)):
-            log(f'{name}: pre-trained already')
+def pretrain_options(key: str) -> List[str]:
+    """The ``--cfg-options`` of run ``key``'s pre-training command."""
+    name, seed = parse_key(key)
+    run = RUNS[name]
+    options = list(run.options)
+    if run.screening:
+        options.append(f'train_cfg.max_epochs={run.epochs}')
+    if seed != 0:  # the study configs set randomness.seed=0
+        options.append(f'randomness.seed={seed}')
+    return options
+
+
+def pretrain(keys: List[str], work_dir: str) -> None:
+    for key in keys:
+        run = RUNS[parse_key(key)[0]]
+        if osp.exists(checkpoint_path(work_dir, key, run.epochs)):
+            log(f'{key}: pre-trained already')
             continue
-        run_dir = osp.join(work_dir, name)
+        run_dir = osp.join(work_dir, key)
         if run.warm_start:
-            warm_start(name, work_dir)
+            warm_start(key, work_dir)
         cmd = [
             PYTHON, 'tools/train.py', run.config, '--work-dir', run_dir,
             '--resume'
         ]
-        if run.screening:
-            cmd += ['--cfg-options', f'train_cfg.max_epochs={run.epochs}']
+        options = pretrain_options(key)
+        if options:
+            cmd += ['--cfg-options'] + options
         seconds = run_command(cmd, osp.join(run_dir, 'study_train.log'))
         add_wallclock(osp.join(run_dir, 'study_wallclock.json'), seconds)
 
 
-def warm_start(name: str, work_dir: str) -> None:
-    """Start ``name``'s work dir as a hard-linked copy of its warm-start
-    run's (checkpoints hard-linked; logs, wall-clock copied), resuming from its last epoch; from
-    scratch where that run has not been made."""
-    run, source = RUNS[name], RUNS[name].warm_start
-    run_dir, source_dir = osp.join(work_dir, name), osp.join(work_dir, source)
+def warm_start(key: str, work_dir: str) -> None:
+    """Start run ``key``'s work dir as a hard-linked copy of its warm-start
+    run's with the same seed (checkpoints hard-linked; logs, wall-clock
+    copied), resuming from its last epoch; from scratch where that run has
+    not been made."""
+    name, seed = parse_key(key)
+    run, source_name = RUNS[name], RUNS[name].warm_start
+    source = run_key(source_name, seed)
+    run_dir, source_dir = osp.join(work_dir, key), osp.join(work_dir, source)
     if osp.exists(osp.join(run_dir, 'last_checkpoint')):
         return
-    if RUNS[source].config != run.config:
-        raise ValueError(f'{name} can only continue {source} if both use '
-                         f'one config; got {run.config} and '
-                         f'{RUNS[source].config}.')
-    last = checkpoint_path(work_dir, source, RUNS[source].epochs)
+    if (RUNS[source_name].config, RUNS[source_name].options) != (
+            run.config, run.options):
+        raise ValueError(f'{name} can only continue {source_name} if both '
+                         f'use one config; got {run.config} and '
+                         f'{RUNS[source_name].config}.')
+    last = checkpoint_path(work_dir, source, RUNS[source_name].epochs)
     if not osp.exists(last):
-        log(f'{name}: {source} has no {last}; training from the start')
+        log(f'{key}: {source} has no {last}; training from the start')
         return
-    log(f'{name}: continuing {source} from {last}')
+    log(f'{key}: continuing {source} from {last}')
     shutil.copytree(  # checkpoints hard-linked, logs copied
         source_dir,
         run_dir,
         copy_function=lambda src, dst: os.link(src, dst)
         if src.endswith('.pth') else shutil.copy2(src, dst))
     with open(osp.join(run_dir, 'last_checkpoint'), 'w') as f:
-        f.write(checkpoint_path(work_dir, name, RUNS[source].epochs))
+        f.write(checkpoint_path(work_dir, key, RUNS[source_name].epochs))
 
 
 # -------------------------------------------------------------- evaluation
@@ -349,15 +435,17 @@ def save_json(path: str, data) -> None:
 
 
 def frozen_eval(config: str, checkpoint: Optional[str], data_root: str,
-                train_list: str, test_list: str, linear: bool) -> dict:
-    """k-NN (and linear-probe) top-1 of one encoder, in this process."""
+                train_list: str, test_list: str, linear: bool,
+                seed: int = SEED) -> dict:
+    """k-NN (and linear-probe) top-1 of one encoder, in this process;
+    ``seed`` draws the weights of a random-init encoder (no checkpoint)."""
     import torch
 
     from tscae_mm.evaluation import (build_encoder, encoder_spec,
                                      knn_accuracy, labelled_features,
                                      linear_probe)
     start = time.time()
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     spec = encoder_spec(config)
     encoder = build_encoder(spec, checkpoint)
     xtr, ytr = labelled_features(encoder, spec, data_root,
@@ -377,49 +465,58 @@ def frozen_eval(config: str, checkpoint: Optional[str], data_root: str,
     return result
 
 
-def knn_curve(names: List[str], work_dir: str, data_root: str) -> None:
-    """k-NN accuracy after every epoch (epoch 0: the random init)."""
-    for name in names:
-        path = osp.join(work_dir, 'eval', f'{name}_knn_curve.json')
+def knn_curve(keys: List[str], work_dir: str, data_root: str) -> None:
+    """k-NN accuracy after every epoch (epoch 0: the run's own random
+    init, its first checkpoint where there is one, else seed 0's)."""
+    for key in keys:
+        name, seed = parse_key(key)
+        path = osp.join(work_dir, 'eval', f'{key}_knn_curve.json')
         curve = load_json(path) or {}
         for epoch in range(RUNS[name].epochs + 1):
             if str(epoch) in curve:
                 continue
             ckpt = None if epoch == 0 else checkpoint_path(
-                work_dir, name, epoch)
+                work_dir, key, epoch)
             if ckpt is not None and not osp.exists(ckpt):
-                log(f'{name}: no {ckpt} yet (pretrain stage); k-NN curve '
+                log(f'{key}: no {ckpt} yet (pretrain stage); k-NN curve '
                     f'stops at epoch {epoch - 1}')
                 break
             curve[str(epoch)] = frozen_eval(RUNS[name].config, ckpt,
                                             data_root, 'train_2k',
-                                            'test_1k', False)
-            log(f'{name} epoch {epoch}: k-NN top-1 '
+                                            'test_1k', False, seed)
+            log(f'{key} epoch {epoch}: k-NN top-1 '
                 f'{curve[str(epoch)]["knn_top1"]:.2f} (train_2k / test_1k)')
             save_json(path, curve)
 
 
-def evaluate(names: List[str], work_dir: str, data_root: str) -> None:
+def with_random_init(keys: List[str]) -> List[str]:
+    """``keys`` preceded by the random-init floor of each of their seeds."""
+    seeds = sorted({parse_key(key)[1] for key in keys} | {SEED})
+    return [run_key(RANDOM_INIT, seed) for seed in seeds] + list(keys)
+
+
+def evaluate(keys: List[str], work_dir: str, data_root: str) -> None:
     """k-NN and linear probe on the full test set: last epoch and floor."""
-    for name in [RANDOM_INIT] + names:
-        path = osp.join(work_dir, 'eval', f'{name}.json')
+    for key in with_random_init(keys):
+        name, seed = parse_key(key)
+        path = osp.join(work_dir, 'eval', f'{key}.json')
         if osp.exists(path):
             continue
         config = RUNS['tscae'].config if name == RANDOM_INIT else \
             RUNS[name].config
         ckpt = None if name == RANDOM_INIT else checkpoint_path(
-            work_dir, name, RUNS[name].epochs)
+            work_dir, key, RUNS[name].epochs)
         if ckpt is not None and not osp.exists(ckpt):
-            log(f'{name}: no {ckpt} yet (pretrain stage); not evaluated')
+            log(f'{key}: no {ckpt} yet (pretrain stage); not evaluated')
             continue
         result = frozen_eval(config, ckpt, data_root, 'train_5k', 'test',
-                             True)
-        log(f'{name}: k-NN {result["knn_top1"]:.2f}, linear probe '
+                             True, seed)
+        log(f'{key}: k-NN {result["knn_top1"]:.2f}, linear probe '
             f'{result["linear_top1"]:.2f} (train_5k / test)')
         save_json(path, result)
 
 
-def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
+def diagnose(keys: List[str], work_dir: str, data_root: str) -> None:
     """Collapse statistics (tscae_mm/evaluation/feature_stats.py) of every
     epoch's model on 256 test images, masks drawn with seed 0."""
     import torch
@@ -435,8 +532,9 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
     init_default_scope('mmpretrain')
     paths, _ = load_image_list(data_root,
                                osp.join(data_root, 'meta', 'test_1k.txt'))
-    for name in names:
-        path = osp.join(work_dir, 'eval', f'{name}_stats.json')
+    for key in keys:
+        name, seed = parse_key(key)
+        path = osp.join(work_dir, 'eval', f'{key}_stats.json')
         stats = load_json(path) or {}
         cfg = Config.fromfile(osp.join(REPO_ROOT, RUNS[name].config))
         spec = encoder_spec(osp.join(REPO_ROOT, RUNS[name].config))
@@ -448,10 +546,10 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
         mask = torch.from_numpy(
             np.stack([masker.transform({})['mask'] for _ in images]))
         for epoch in range(RUNS[name].epochs + 1):
-            ckpt = checkpoint_path(work_dir, name, epoch)
+            ckpt = checkpoint_path(work_dir, key, epoch)
             if str(epoch) in stats or (epoch and not osp.exists(ckpt)):
                 continue
-            torch.manual_seed(SEED)
+            torch.manual_seed(seed)
             model = MODELS.build(cfg.model)
             quiet_init_weights(model)
             if epoch:
@@ -464,7 +562,7 @@ def diagnose(names: List[str], work_dir: str, data_root: str) -> None:
             stats[str(epoch)] = record
             save_json(path, stats)
         last = stats[max(stats, key=int)]
-        log(f'{name}: ' + ', '.join(f'{k} {v:.3f}' for k, v in last.items()))
+        log(f'{key}: ' + ', '.join(f'{k} {v:.3f}' for k, v in last.items()))
 
 
 def scalar_records(work_dir: str):
@@ -487,35 +585,53 @@ def finetune_result(ft_dir: str) -> Optional[float]:
     return top1
 
 
-def finetune(names: List[str], work_dir: str) -> None:
+def finetune_options(key: str, work_dir: str) -> List[str]:
+    """The ``--cfg-options`` of run ``key``'s fine-tuning command: its
+    encoder (none: the random init) and its seed (head, data order, crops;
+    the random init's weights)."""
+    name, seed = parse_key(key)
+    options = []
+    if name != RANDOM_INIT:
+        options = [
+            'model.backbone.init_cfg.type=Pretrained',
+            'model.backbone.init_cfg.checkpoint=' +
+            checkpoint_path(work_dir, key, RUNS[name].epochs),
+            'model.backbone.init_cfg.prefix=backbone.'
+        ]
+    if seed != 0:
+        options.append(f'randomness.seed={seed}')
+    return options
+
+
+def finetune(keys: List[str], work_dir: str) -> None:
     """Fine-tune each pre-trained encoder and the random init."""
     from mmengine.config import Config
     epochs = Config.fromfile(osp.join(REPO_ROOT,
                                       FINETUNE_CONFIG)).train_cfg.max_epochs
-    for name in [RANDOM_INIT] + names:
-        ft_dir = osp.join(work_dir, 'finetune', name)
-        path = osp.join(work_dir, 'eval', f'{name}_finetune.json')
+    for key in with_random_init(keys):
+        name = parse_key(key)[0]
+        ft_dir = osp.join(work_dir, 'finetune', key)
+        path = osp.join(work_dir, 'eval', f'{key}_finetune.json')
         if osp.exists(path):
             continue
-        options = []
-        if name != RANDOM_INIT:
-            options = [
-                '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
-                'model.backbone.init_cfg.checkpoint=' +
-                checkpoint_path(work_dir, name, MAX_EPOCHS),
-                'model.backbone.init_cfg.prefix=backbone.'
-            ]
+        if name != RANDOM_INIT and not osp.exists(
+                checkpoint_path(work_dir, key, RUNS[name].epochs)):
+            log(f'{key}: not pre-trained yet (pretrain stage); not '
+                'fine-tuned')
+            continue
+        options = finetune_options(key, work_dir)
         seconds = run_command([
             PYTHON, 'tools/train.py', FINETUNE_CONFIG, '--work-dir', ft_dir,
             '--resume'
-        ] + options, osp.join(ft_dir, 'study_finetune.log'))
+        ] + (['--cfg-options'] + options if options else []),
+            osp.join(ft_dir, 'study_finetune.log'))
         add_wallclock(osp.join(ft_dir, 'study_wallclock.json'), seconds)
         top1 = finetune_result(ft_dir)
         if top1 is None or not osp.exists(
                 osp.join(ft_dir, f'epoch_{epochs}.pth')):
             raise RuntimeError(f'{ft_dir}: the fine-tuning ended without a '
                                'test accuracy; see study_finetune.log.')
-        log(f'{name}: fine-tuned top-1 {top1:.2f}')
+        log(f'{key}: fine-tuned top-1 {top1:.2f}')
         save_json(path, dict(top1=top1, epochs=epochs,
                              config=FINETUNE_CONFIG))
 
@@ -795,6 +911,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--runs', nargs='+', choices=list(RUNS), default=DEFAULT_RUNS)
     parser.add_argument(
+        '--seeds', nargs='+', type=int, default=[SEED],
+        help='seeds of each run (default: 0). Seed 0 works in '
+        'work_dirs/study/<run>, seed s in <run>-seed<s>; the seed sets the '
+        "encoder's initialisation, the data order, the crops and the masks; "
+        'the image lists stay fixed')
+    parser.add_argument(
         '--archive',
         default=osp.join(REPO_ROOT, '..', 'shared', 'data',
                          'cifar10-jpg.tar.gz'))
@@ -809,20 +931,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    keys = [run_key(name, seed) for name in args.runs for seed in args.seeds]
     if 'prepare' in args.stages:
         prepare(args.archive, args.data_root)
     if 'pretrain' in args.stages:
-        pretrain(args.runs, args.work_dir)
+        pretrain(keys, args.work_dir)
     if 'knn-curve' in args.stages:
-        knn_curve(args.runs, args.work_dir, args.data_root)
+        knn_curve(keys, args.work_dir, args.data_root)
     if 'evaluate' in args.stages:
-        evaluate(args.runs, args.work_dir, args.data_root)
+        evaluate(keys, args.work_dir, args.data_root)
     if 'diagnose' in args.stages:
-        diagnose(args.runs, args.work_dir, args.data_root)
+        diagnose(keys, args.work_dir, args.data_root)
     if 'finetune' in args.stages:
-        finetune(args.runs, args.work_dir)
+        finetune(keys, args.work_dir)
     if 'report' in args.stages:
-        report(args.runs, args.work_dir, args.out)
+        report(keys, args.work_dir, args.out)
 
 
 if __name__ == '__main__':
