@@ -52,6 +52,14 @@ def test_demo_runs_the_collapse_monitor_on_what_it_has(demo_run):
     assert 'Collapse monitor, iteration 4:' in log  # the last iteration
 
 
+def test_demo_logs_its_cpu_threads(demo_run):
+    """tools/train.py + ReliableRunner: the thread choice is logged once;
+    run_tool sets OMP_NUM_THREADS, which is kept."""
+    log = max(demo_run.glob('*/*.log')).read_text()
+    assert log.count('CPU threads: ') == 1
+    assert 'as set)' in log
+
+
 @pytest.mark.parametrize('attention,columns', [(False, 4), (True, 7)])
 def test_visualisation_writes_a_png(demo_run, tmp_path, attention, columns):
     out = tmp_path / 'vis.png'

@@ -112,6 +112,8 @@ def test_train_amp_writes_checkpoint_and_test_evaluates_it(
     expected_wrapper = ('AmpOptimWrapper'
                         if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
     assert f"type='{expected_wrapper}'" in proc.stdout + proc.stderr
+    # mmengine's own Runner (no runner_type): build_runner logs the threads
+    assert (proc.stdout + proc.stderr).count('CPU threads: ') == 1
     checkpoint = work_dir / 'iter_2.pth'
     saved = torch.load(checkpoint)
     assert saved['meta']['iter'] == 2
@@ -123,6 +125,7 @@ def test_train_amp_writes_checkpoint_and_test_evaluates_it(
         '--out', predictions
     ])
     assert 'accuracy/top1' in proc.stdout + proc.stderr
+    assert 'CPU threads: ' in proc.stdout + proc.stderr
     with open(predictions, 'rb') as dumped:
         assert len(pickle.load(dumped)) == 8
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmpretrain.registry import MODELS
 
 import tscae_mm  # noqa: F401
@@ -146,7 +146,7 @@ def test_study_configs_differ_only_in_the_method():
     shared = ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness',
               'auto_scale_lr')
     base = Config.fromfile(str(TSCAE_CONFIG))
-    assert len(PRETRAIN_CONFIGS) == 7
+    assert len(PRETRAIN_CONFIGS) == 8
     for path in PRETRAIN_CONFIGS:
         cfg = Config.fromfile(str(path))
         for key in shared:
@@ -164,6 +164,40 @@ def test_study_configs_differ_only_in_the_method():
         arch = cfg.model.backbone.arch
         assert (arch, cfg.model.backbone.patch_size) == (
             base.model.backbone.arch, 4)
+
+
+def test_every_study_run_resolves_to_what_it_says():
+    """Each run of tools/run_study.py: its config exists, its epochs are the
+    config's (screening: the first epochs of it), a degradation option hits
+    the pipeline's ImageDegradation step, a seed reaches randomness.seed."""
+    run_study = load_run_study()
+    for name, run in run_study.RUNS.items():
+        cfg = Config.fromfile(str(REPO_ROOT / run.config))
+        key = run_study.run_key(name, 2)
+        assert run_study.parse_key(key) == (name, 2)
+        options = run_study.pretrain_options(key)
+        assert options[-1] == 'randomness.seed=2'
+        # parsed as tools/train.py's --cfg-options parses them
+        cfg.merge_from_dict({
+            k: DictAction._parse_iterable(v)
+            for k, v in (o.split('=', 1) for o in options)
+        })
+        assert cfg.randomness.seed == 2
+        if run.screening:
+            assert cfg.train_cfg.max_epochs == run.epochs
+        else:
+            assert run.epochs == Config.fromfile(
+                str(REPO_ROOT / run.config)).train_cfg.max_epochs, name
+        step = cfg.train_dataloader.dataset.dataset.pipeline[1]
+        if run.images in run_study.DEGRADATIONS:
+            kind, severity, _ = run_study.DEGRADATIONS[run.images]
+            assert step == dict(type='ImageDegradation', kind=kind,
+                                severity=severity), name
+        elif run.images == 'clean':
+            assert step['type'] != 'ImageDegradation', name
+    assert run_study.run_key('mae', 0) == 'mae'
+    assert run_study.finetune_options('random_init-seed3', 'w') == [
+        'randomness.seed=3']
 
 
 def test_prepare_writes_seeded_disjoint_balanced_lists(cifar10_root):

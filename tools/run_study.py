@@ -46,6 +46,13 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:  # tscae_mm of this checkout
+    sys.path.insert(0, REPO_ROOT)
+from tscae_mm.study.comparison import (METRICS, Setting,  # noqa: E402
+                                       build_comparison, comparison_table,
+                                       degradation_drops, drop_table,
+                                       drop_verdict, verdict)
+
 PYTHON = sys.executable
 STAGES = ('prepare', 'pretrain', 'knn-curve', 'evaluate', 'diagnose',
           'finetune', 'report')
@@ -251,11 +258,31 @@ RUNS: Dict[str, Run] = {
     Run('configs/study/mae_vit-tiny-d6-p4_6e_cifar10-5k.py',
         'MAE (for comparison)', 'mae', 'clean', screening=True),
 }
+RANDOM_INIT = 'random_init'
+# the seeded comparison (docs/results.md, "TSCAE vs MAE, with seeds"), in
+# table order; every seed of each run that has results
+COMPARISON = [
+    Setting(RANDOM_INIT),
+    Setting('mae'),
+    Setting('tscae'),
+    Setting('tscae_recommended', recommended=True),
+    Setting('tscae_recommended_token_drop'),
+    Setting('mae_equal_time', equal_time=True),
+    Setting('mae_resample2'),
+    Setting('tscae_resample2'),
+    *(Setting(f'{method}_{images}') for images in DEGRADATIONS
+      for method in ('mae', 'tscae_recommended')),
+]
+COMMANDS = [
+    'python tools/run_study.py --stages prepare',
+    '# seed 0 of the single-seed study and the screening: see docs/results.md',
+    'python tools/run_study.py --stages pretrain evaluate --runs mae '
+    'tscae_recommended tscae tscae_recommended_token_drop --seeds 0 1',
+]
 DEFAULT_RUNS = [
     name for name, run in RUNS.items()
     if not name.startswith('diag_') and not run.screening
 ]
-RANDOM_INIT = 'random_init'
 TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
 TABLES_END = '<!-- end of tables -->'
 MAX_EPOCHS = 6
@@ -637,6 +664,49 @@ def finetune(keys: List[str], work_dir: str) -> None:
 
 
 # ------------------------------------------------------------------ report
+# what the verdicts compare: (a, b, claim)
+CLAIMS = (
+    ('tscae_recommended', 'mae', 'TSCAE (recommended) vs MAE, equal epochs'),
+    ('tscae_recommended', 'mae_equal_time',
+     'TSCAE (recommended) vs MAE, equal wall-clock'),
+    ('tscae_recommended_token_drop', 'mae',
+     'TSCAE (recommended, token-drop) vs MAE, equal epochs'),
+    ('tscae_recommended', 'tscae', 'TSCAE: recommended vs reference'),
+    ('tscae', 'mae', 'TSCAE (reference) vs MAE, equal epochs'),
+    ('tscae_recommended', RANDOM_INIT, 'TSCAE (recommended) vs random init'),
+    ('mae', RANDOM_INIT, 'MAE vs random init'),
+)
+
+
+def comparison_verdicts(records: List[dict]) -> List[str]:
+    """One line per claim and metric (tscae_mm.study.comparison.verdict),
+    then, per degradation with both methods, which loses less."""
+    by = {r['setting']: r for r in records}
+    lines = []
+    for a, b, claim in CLAIMS:
+        if a in by and b in by:
+            lines += [verdict(by[a], by[b], metric, f'{claim}, {name}')
+                      for metric, name in METRICS]
+    drops = {(d['method'], d['images']): d
+             for d in degradation_drops(records)}
+    for images in ['resample2', *DEGRADATIONS]:
+        mae, tscae = drops.get(('mae', images)), drops.get(
+            ('tscae_recommended', images))
+        if mae is None or tscae is None:
+            continue
+        lines += [drop_verdict(tscae, mae, metric,
+                               f'change under {describe_images(images)}, '
+                               f'{name}') for metric, name in METRICS]
+    return lines
+
+
+def describe_images(images: str) -> str:
+    if images == 'resample2':
+        return '3x down- and up-sampling'
+    if images in DEGRADATIONS:
+        return DEGRADATIONS[images][2]
+    return images
+
 def loss_history(run_dir: str) -> Dict[str, List[List[float]]]:
     """Training losses by iteration over every (resumed) segment of a run;
     a re-run iteration keeps its last value."""
@@ -674,8 +744,8 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             load_json(osp.join(out, 'eval', f'{name}{suffix}.json'))
 
     entries = {}
-    for name in [RANDOM_INIT] + names:
-        run = RUNS.get(name)
+    for name in with_random_init(names):
+        run = RUNS.get(parse_key(name)[0])
         frozen = eval_file(name) or {}
         ft = eval_file(name, '_finetune') or {}
         entry = dict(
@@ -683,7 +753,7 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             method=RANDOM_INIT if run is None else run.method,
             images='-' if run is None else run.images,
             config=None if run is None else run.config,
-            seed=SEED,
+            seed=parse_key(name)[1],
             screening=False if run is None else run.screening,
             pretrain_epochs=None if run is None else run.epochs,
             knn_top1=frozen.get('knn_top1'),
@@ -721,11 +791,20 @@ def report(names: List[str], work_dir: str, out: str) -> None:
                 for e, v in entry['knn_curve'].items()
             }
     order = list(RUNS)  # tables in the order the runs are declared
-    names = sorted((name for name in entries if name != RANDOM_INIT),
-                   key=lambda n: order.index(n) if n in order else len(order))
+
+    def position(key: str) -> Tuple[int, int]:
+        name, seed = parse_key(key)
+        return (order.index(name) if name in order else len(order), seed)
+
+    names = sorted((name for name in entries
+                    if parse_key(name)[0] != RANDOM_INIT), key=position)
+    floors = sorted((name for name in entries
+                     if parse_key(name)[0] == RANDOM_INIT), key=position)
     screened = [name for name in names if entries[name].get('screening')]
     names = [name for name in names if name not in screened]
 
+    comparison = build_comparison(entries, COMPARISON)
+    verdicts = comparison_verdicts(comparison)
     study = dict(
         settings=dict(
             seed=SEED,
@@ -744,9 +823,9 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             cpus=os.cpu_count(),
             torch=torch.__version__,
             torch_threads=torch.get_num_threads()),
-        commands=[
-            'python tools/run_study.py',
-        ],
+        commands=COMMANDS,
+        comparison=comparison,
+        verdicts=verdicts,
         runs=entries)
     save_json(osp.join(out, 'study.json'), study)
     # the per-encoder evaluation files, beside the summary
@@ -757,31 +836,19 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             if osp.exists(src):
                 shutil.copy(src, osp.join(out, 'eval', f'{name}{suffix}.json'))
 
-    rows = ['| encoder | pre-training images | k-NN top-1 | linear probe '
-            'top-1 | fine-tune top-1 | pre-training wall-clock | median s / '
-            'iteration |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |']
-    for name in [RANDOM_INIT] + names:
+    rows = ['| encoder | pre-training images | seed | k-NN top-1 | linear '
+            'probe top-1 | fine-tune top-1 | pre-training wall-clock | median '
+            's / iteration |',
+            '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+    for name in floors + names:
         e = entries[name]
         clock = e.get('pretrain_seconds')
         rows.append(
-            f"| {e['label']} | {e['images']} | {fmt(e['knn_top1'], 2)} | "
+            f"| {e['label']} | {e['images']} | {e['seed']} | "
+            f"{fmt(e['knn_top1'], 2)} | "
             f"{fmt(e['linear_top1'], 2)} | {fmt(e['finetune_top1'], 2)} | "
             f"{'-' if clock is None else f'{clock / 60:.1f} min'} | "
             f"{fmt(e.get('median_iter_seconds'), 2)} |")
-    drop = ['| method | metric | clean | degraded (resample, 3x) | change |',
-            '| --- | --- | ---: | ---: | ---: |']
-    for clean, degraded in (('tscae', 'tscae_resample2'),
-                            ('mae', 'mae_resample2')):
-        if clean not in entries or degraded not in entries:
-            continue
-        for metric, key in (('k-NN', 'knn_top1'), ('linear probe',
-                                                   'linear_top1'),
-                            ('fine-tune', 'finetune_top1')):
-            a, b = entries[clean][key], entries[degraded][key]
-            change = None if a is None or b is None else b - a
-            drop.append(f"| {entries[clean]['label']} | {metric} | "
-                        f'{fmt(a, 2)} | {fmt(b, 2)} | '
-                        f"{'-' if change is None else f'{change:+.2f}'} |")
     curve_names = [n for n in names if entries[n]['knn_curve']]
     curve = ['| epoch | ' + ' | '.join(
         f"{entries[n]['label']}, {entries[n]['images']}"
@@ -825,10 +892,20 @@ def report(names: List[str], work_dir: str, out: str) -> None:
             f"{fmt(e['knn_curve'].get(int(last)), 1)} | " +
             ' | '.join(fmt(stats.get(k), 3) for k, _ in stat_keys) +
             f" | {'-' if clock is None else f'{clock / 60:.1f} min'} |")
-    tables = ('### Frozen and fine-tuned accuracy (CIFAR-10 test, 10,000 '
-              'images)\n\n' + '\n'.join(rows) +
-              '\n\n### Degraded pre-training images\n\n' +
-              '\n'.join(drop) + '\n\n### k-NN top-1 per pre-training '
+    drops = degradation_drops(comparison)
+    tables = ('### TSCAE vs MAE, with seeds (CIFAR-10 test, 10,000 images; '
+              'mean over the seeds, (min-max) in brackets)\n\n' +
+              comparison_table(comparison) + '\n\n' +
+              '### Degraded pre-training images, with seeds (change from '
+              'clean images, mean over the seeds; spread of the clean / '
+              'degraded runs in brackets)\n\n' + drop_table(
+                  drops, {i: describe_images(i)
+                          for i in ['resample2', *DEGRADATIONS]}) +
+              '\n\n### Verdicts (written from the figures above)\n\n' +
+              '\n'.join(f'- {line}' for line in verdicts) + '\n\n'
+              '### Frozen and fine-tuned accuracy, every run '
+              '(CIFAR-10 test, 10,000 images)\n\n' + '\n'.join(rows) +
+              '\n\n### k-NN top-1 per pre-training '
               'epoch (bank train_2k, queries test_1k; epoch 0 is the '
               'random init)\n\n' + '\n'.join(curve) +
               '\n\n### Collapse statistics of the pre-trained models (256 '
@@ -898,8 +975,41 @@ def report(names: List[str], work_dir: str, out: str) -> None:
     fig.tight_layout()
     fig.savefig(osp.join(out, 'knn_curve.png'), dpi=110)
     plt.close(fig)
+    comparison_plot(comparison, osp.join(out, 'comparison.png'))
     log(f'wrote {out}/study.json, tables.md, pretrain_losses.png, '
-        'knn_curve.png')
+        'knn_curve.png, comparison.png')
+
+
+def comparison_plot(records: List[dict], path: str) -> None:
+    """Bars: the mean of each setting per metric; error bars: the seeds'
+    min and max; dots: the seeds."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(5 * len(METRICS), 4.5))
+    for ax, (metric, name) in zip(axes, METRICS):
+        shown = [r for r in records if r[f'{metric}_mean'] is not None]
+        for i, r in enumerate(shown):
+            mean = r[f'{metric}_mean']
+            ax.bar(i, mean, color='tab:blue' if r['method'].startswith(
+                'tscae') else 'tab:red' if r['method'] == 'mae' else
+                'tab:gray', alpha=0.35 if r['images'] != 'clean' else 0.8)
+            ax.errorbar(i, mean, yerr=[[mean - r[f'{metric}_min']],
+                                       [r[f'{metric}_max'] - mean]],
+                        color='black', capsize=4)
+            values = [v for v in r[f'{metric}_values'] if v is not None]
+            ax.plot([i] * len(values), values, 'k.', markersize=4)
+        ax.set_xticks(range(len(shown)))
+        ax.set_xticklabels([
+            f"{r['label']}{' (eq. time)' if r['equal_time'] else ''}, "
+            f"{r['images']}, n={len(r['seeds'])}" for r in shown
+        ], rotation=60, ha='right', fontsize=7)
+        low = min((r[f'{metric}_min'] for r in shown), default=0)
+        ax.set_ylim(max(0, low - 5), None)
+        ax.set_title(f'{name} top-1 (%): mean, seeds, min-max')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

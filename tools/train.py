@@ -17,9 +17,15 @@ runs use NCCL with CUDA and gloo on CPU-only machines; ``--amp`` uses
 import argparse
 import os
 import os.path as osp
+import runpy
 import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# OpenMP threads sleep instead of spinning while they wait, unless the user
+# chose (tscae_mm/utils/cpu_threads.py); read once, when torch loads OpenMP,
+# so this runs before anything imports torch.
+runpy.run_path(osp.join(REPO_ROOT, 'tscae_mm', 'utils',
+                        'cpu_threads.py'))['set_openmp_env_defaults']()
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 

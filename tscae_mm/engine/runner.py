@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
+from ..utils.cpu_threads import configure_cpu_threads
 from .config_checks import check_training_config
 
 POINTER_FILE = 'last_checkpoint'
@@ -49,13 +50,20 @@ class ReliableRunner(Runner):
       is refused for ``resume`` and ``load_from``, naming the missing,
       unexpected and differently shaped keys.
 
+    - The CPU thread count is chosen before the model is built and logged
+      (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`), also
+      when the toolboxes' own ``tools/train.py`` builds this runner.
+
     Takes the same arguments as :class:`Runner`.
     """
+    logs_cpu_threads = True
 
     def __init__(self, *args, **kwargs) -> None:
         if kwargs.get('cfg') is not None:
             check_training_config(kwargs['cfg'])
+        threads = configure_cpu_threads()
         super().__init__(*args, **kwargs)
+        self.logger.info(threads)
 
     @master_only
     def save_checkpoint(self,

@@ -23,6 +23,8 @@ from mmengine.registry import MODEL_WRAPPERS, RUNNERS, init_default_scope
 from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
+from .cpu_threads import configure_cpu_threads
+
 TORCHRUN_ENV_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 DEFAULT_DDP_WRAPPER = 'MMDistributedDataParallel'
 
@@ -156,11 +158,20 @@ def default_work_dir(config_path: str) -> str:
 def build_runner(cfg: Config) -> Runner:
     """The Runner the config asks for (``runner_type``) or MMEngine's own.
 
+    Chooses the CPU thread count first and logs what it chose
+    (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`; the
+    ReliableRunner logs it itself).
+
     Args:
         cfg: The complete run config (after the command-line options).
     """
+    message = configure_cpu_threads()
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    if cfg.get('default_scope') is not None:
-        init_default_scope(cfg.default_scope)
-    return RUNNERS.build(cfg)
+        runner = Runner.from_cfg(cfg)
+    else:
+        if cfg.get('default_scope') is not None:
+            init_default_scope(cfg.default_scope)
+        runner = RUNNERS.build(cfg)
+    if not getattr(runner, 'logs_cpu_threads', False):
+        runner.logger.info(message)
+    return runner
