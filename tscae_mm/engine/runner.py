@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
-from ..utils.cpu_threads import configure_cpu_threads
+from ..utils.cpu_threads import configure_cpu_threads, log_cpu_threads
 from .config_checks import check_training_config
 
 POINTER_FILE = 'last_checkpoint'
@@ -56,14 +56,12 @@ class ReliableRunner(Runner):
 
     Takes the same arguments as :class:`Runner`.
     """
-    logs_cpu_threads = True
-
     def __init__(self, *args, **kwargs) -> None:
         if kwargs.get('cfg') is not None:
             check_training_config(kwargs['cfg'])
-        threads = configure_cpu_threads()
+        configure_cpu_threads()
         super().__init__(*args, **kwargs)
-        self.logger.info(threads)
+        log_cpu_threads(self.logger)
 
     @master_only
     def save_checkpoint(self,

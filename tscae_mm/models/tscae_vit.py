@@ -9,6 +9,7 @@ from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..utils.cpu_threads import log_cpu_threads
 from ..utils.pretrained_check import (checked_pretrained_init,
                                       pretrained_init_cfg)
 from .utils import complementary_indices, gather_tokens
@@ -154,7 +155,13 @@ class TSCAEViT(VisionTransformer):
         prefix, another architecture) raises, naming the checkpoint, how many
         matched and the fix; one that holds only some of them raises too,
         naming them, unless the init_cfg has ``allow_partial=True``.
+
+        Without CUDA, the CPU thread count is chosen and logged here
+        (:func:`~tscae_mm.utils.cpu_threads.log_cpu_threads`, once per
+        process) for runs that no entry point of this package started.
         """
+        if not torch.cuda.is_available():
+            log_cpu_threads()
         if pretrained_init_cfg(self.init_cfg) is not None:
             with checked_pretrained_init(self, NOT_PRETRAINED):
                 super().init_weights()

@@ -21,8 +21,11 @@ What the package chooses, each only where the user has not:
 ``TSCAE_MM_CPU_DEFAULTS=0`` keeps torch's and OpenMP's own settings.
 :func:`configure_cpu_threads` runs once per process: from our entry points,
 and from :class:`~tscae_mm.engine.ReliableRunner` (every pre-training config
-of this package selects it), so the toolboxes' own ``tools/train.py`` gets the
-thread count and the warning too.
+of this package selects it), and, on machines without CUDA, from
+:class:`~tscae_mm.models.TSCAEViT`'s ``init_weights``, so the toolboxes' own
+``tools/train.py`` / ``tools/test.py`` with a downstream config of this
+package (``custom_imports``) get the thread count and the warning too.
+:func:`log_cpu_threads` logs the choice once per process.
 
 This module imports nothing heavy at import time, so that an entry point
 can call :func:`set_openmp_env_defaults` before torch is imported.
@@ -35,6 +38,7 @@ OPT_OUT_ENV = 'TSCAE_MM_CPU_DEFAULTS'
 DEFAULTED_MARK = 'TSCAE_MM_SET_OMP_WAIT_POLICY'
 
 _configured: Optional[str] = None
+_logged = False
 
 
 def defaults_enabled(environ: MutableMapping[str, str] = os.environ) -> bool:
@@ -116,3 +120,18 @@ def configure_cpu_threads(
     _configured = (f'CPU threads: {threads}; {wait}. '
                    f'{OPT_OUT_ENV}=0 keeps the libraries\' own settings.')
     return _configured
+
+
+def log_cpu_threads(logger=None) -> None:
+    """Configure (:func:`configure_cpu_threads`) and log the choice, once
+    per process; ``logger`` defaults to MMEngine's current logger."""
+    global _logged
+    message = configure_cpu_threads()
+    if _logged:
+        return
+    _logged = True
+    if logger is None:
+        from mmengine.logging import print_log
+        print_log(message, logger='current')
+    else:
+        logger.info(message)

@@ -23,7 +23,7 @@ from mmengine.registry import MODEL_WRAPPERS, RUNNERS, init_default_scope
 from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
-from .cpu_threads import configure_cpu_threads
+from .cpu_threads import configure_cpu_threads, log_cpu_threads
 
 TORCHRUN_ENV_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 DEFAULT_DDP_WRAPPER = 'MMDistributedDataParallel'
@@ -159,19 +159,17 @@ def build_runner(cfg: Config) -> Runner:
     """The Runner the config asks for (``runner_type``) or MMEngine's own.
 
     Chooses the CPU thread count first and logs what it chose
-    (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`; the
-    ReliableRunner logs it itself).
+    (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`).
 
     Args:
         cfg: The complete run config (after the command-line options).
     """
-    message = configure_cpu_threads()
+    configure_cpu_threads()
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         if cfg.get('default_scope') is not None:
             init_default_scope(cfg.default_scope)
         runner = RUNNERS.build(cfg)
-    if not getattr(runner, 'logs_cpu_threads', False):
-        runner.logger.info(message)
+    log_cpu_threads(runner.logger)
     return runner
