@@ -4,6 +4,8 @@ Checked at the data loader (any number of workers, persistent or not, any
 number of ranks) and with real training runs (same losses for 0 and 2
 workers).
 """
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -121,10 +123,53 @@ def test_ranks_together_read_the_single_process_batches(
                                                  global_batch])
 
 
-def test_sampler_without_seed_says_how_to_fix(image_root):
+def loader_cfg(image_root):
+    return dict(
+        batch_size=4,
+        num_workers=0,
+        sampler=dict(type='SeededSampler', shuffle=True),
+        collate_fn=dict(type='default_collate'),
+        dataset=dict(
+            type='SeededDataset',
+            dataset=dict(
+                type='CustomDataset',
+                data_root=str(image_root),
+                with_label=False,
+                pipeline=PIPELINE)))
+
+
+def test_build_dataloader_without_seed_behaves_like_default_sampler(
+        image_root):
+    """Runner.build_dataloader(cfg) with no seed: a drawn seed, a warning
+    that the run is not reproducible; with a seed: the same batches twice."""
+    from mmengine.runner import Runner
+    init_default_scope('mmpretrain')
+    loader = Runner.build_dataloader(loader_cfg(image_root))
+    assert loader.sampler.seed is None  # drawn when the first epoch starts
+    batches = [b['inputs'][0].numpy().tobytes() for b in loader]
+    assert len(batches) == 3 and isinstance(loader.sampler.seed, int)
+    seeded = [[b['inputs'][0].numpy().tobytes() for b in
+               Runner.build_dataloader(loader_cfg(image_root), seed=7)]
+              for _ in range(2)]
+    assert seeded[0] == seeded[1]
+
+
+def test_seedless_sampler_warns_with_the_fix(image_root, monkeypatch):
+    import tscae_mm.datasets.seeded as seeded
+    logged = []
+    monkeypatch.setattr(seeded, 'print_log',
+                        lambda msg, **kwargs: logged.append((msg, kwargs)))
     sampler = SeededSampler(seeded_dataset(image_root))
-    with pytest.raises(RuntimeError, match='ReproducibleRandomnessHook'):
-        next(iter(sampler))
+    keys = list(sampler)
+    assert len(keys) == 12 and len({k.seed for k in keys}) == 1
+    assert keys[0].seed == sampler.seed
+    (message, kwargs), = logged
+    assert f'drew {sampler.seed}' in message
+    assert 'cannot be reproduced' in message
+    assert 'randomness=dict(seed=...)' in message
+    assert kwargs['level'] == logging.WARNING
+    list(sampler)  # the next epoch keeps the drawn seed, without a warning
+    assert len(logged) == 1
 
 
 def test_same_losses_for_0_and_2_workers(tmp_path):

@@ -117,7 +117,8 @@ def test_train_amp_writes_checkpoint_and_test_evaluates_it(
     checkpoint = work_dir / 'iter_2.pth'
     saved = torch.load(checkpoint)
     assert saved['meta']['iter'] == 2
-    assert saved['optimizer']['loss_scaler']['scale'] > 0
+    # float16 on CUDA scales the loss; bfloat16 on CPU has no scaler
+    assert ('loss_scaler' in saved['optimizer']) == torch.cuda.is_available()
 
     predictions = tmp_path / 'predictions.pkl'
     proc = run_tool([
@@ -130,17 +131,33 @@ def test_train_amp_writes_checkpoint_and_test_evaluates_it(
         assert len(pickle.load(dumped)) == 8
 
 
-def test_cpu_amp_wrapper_runs_bfloat16_with_loss_scaling():
+def test_cpu_amp_wrapper_runs_bfloat16_without_loss_scaling():
+    torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
     wrapper = CPUAmpOptimWrapper(
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        accumulative_counts=2, clip_grad=dict(max_norm=1e-3))
+    # the parent's set-up ran: accumulation and clipping are configured
+    assert wrapper._accumulative_counts == 2 and wrapper.clip_grad_kwargs
     before = model.weight.detach().clone()
-    with wrapper.optim_context(model):
-        output = model(torch.randn(3, 4))
-    assert output.dtype == torch.bfloat16
-    wrapper.update_params(output.float().pow(2).mean())
-    assert not torch.equal(model.weight, before)
-    assert wrapper.state_dict()['loss_scaler']['scale'] > 0
+    for step in range(2):
+        with wrapper.optim_context(model):
+            output = model(torch.randn(3, 4))
+        assert output.dtype == torch.bfloat16
+        wrapper.update_params(output.float().pow(2).mean() * 1e3)
+        if step == 0:  # accumulating: no step yet
+            assert torch.equal(model.weight, before)
+    change = (model.weight - before).abs()
+    assert change.max() > 0
+    assert change.norm() <= 0.1 * 1e-3 * 1.01  # lr x clipped grad norm
+    state = wrapper.state_dict()
+    assert 'loss_scaler' not in state
+    # a checkpoint of the former loss-scaling wrapper still resumes
+    wrapper.load_state_dict(dict(state, loss_scaler={'scale': 65536.}))
+    with pytest.raises(TypeError, match='no loss_scale'):
+        CPUAmpOptimWrapper(
+            loss_scale='dynamic',
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
 
     with pytest.raises(ValueError, match="dtype='bfloat16'"):
         CPUAmpOptimWrapper(
@@ -159,10 +176,12 @@ def test_train_options_reach_the_config(tiny_config):
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.auto_scale_lr.enable is True
     assert cfg.train_cfg.max_iters == 5
-    assert cfg.optim_wrapper.loss_scale == 'dynamic'
     expected_wrapper = ('AmpOptimWrapper'
                         if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
     assert cfg.optim_wrapper.type == expected_wrapper
+    # dynamic loss scaling for float16 on CUDA; none for bfloat16 on CPU
+    assert cfg.optim_wrapper.get('loss_scale') == (
+        'dynamic' if torch.cuda.is_available() else None)
 
     args = train.parse_args([str(tiny_config), '--resume', 'some/iter_2.pth'])
     cfg = train.merge_args(Config.fromfile(args.config), args)

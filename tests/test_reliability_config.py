@@ -42,8 +42,26 @@ def test_pretraining_config_is_reliable(path):
 @pytest.mark.parametrize(
     'path', sorted((CONFIG_ROOT / 'tscae').glob('*.py')), ids=lambda p: p.stem)
 def test_contrast_batchnorm_is_synchronised(path):
+    """GPU configs: PyTorch's SyncBN (a CPU DDP run swaps it, see
+    test_cpu_ddp_runs_syncbn_as_any_device); the CPU demo: SyncBNAnyDevice."""
     cfg = Config.fromfile(str(path))
+    expected = 'SyncBNAnyDevice' if 'demo' in path.name else 'SyncBN'
+    assert cfg.model.contrast_head.norm_cfg.type == expected
+
+
+def test_cpu_ddp_runs_syncbn_as_any_device():
+    from tscae_mm.utils.launch import sync_bn_for_cpu
+    cfg = Config.fromfile(str(
+        CONFIG_ROOT / 'tscae' /
+        'tscae_vit-base-p16_8xb64-amp-coslr-400e_coco.py'))
+    assert sync_bn_for_cpu(cfg) == 1
     assert cfg.model.contrast_head.norm_cfg.type == 'SyncBNAnyDevice'
+    assert sync_bn_for_cpu(cfg) == 0
+    nested = Config(dict(model=dict(neck=[dict(norm_cfg=dict(
+        type='SyncBN', requires_grad=True))])))
+    assert sync_bn_for_cpu(nested) == 1
+    assert nested.model.neck[0].norm_cfg == dict(type='SyncBNAnyDevice',
+                                                 requires_grad=True)
 
 
 @pytest.mark.parametrize('sampler, dataset', [

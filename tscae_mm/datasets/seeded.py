@@ -10,12 +10,14 @@ sample do not depend on the number of processes, the number of workers,
 """
 import contextlib
 import copy
+import logging
 import random
 from typing import Iterator, NamedTuple, Optional, Sized, Union
 
 import numpy as np
 import torch
 from mmengine.dataset import DefaultSampler
+from mmengine.dist import sync_random_seed
 from mmengine.logging import print_log
 from mmpretrain.registry import DATA_SAMPLERS, DATASETS
 
@@ -75,7 +77,11 @@ class SeededSampler(DefaultSampler):
         seed (int, optional): The run's seed. The runner passes its own seed
             when ``randomness.diff_rank_seed`` is False; otherwise it passes
             None and :class:`ReproducibleRandomnessHook` sets the runner's
-            seed before the first epoch. Defaults to None.
+            seed before the first epoch. Still None when the first epoch
+            starts (e.g. ``Runner.build_dataloader(cfg)`` without a seed):
+            a random seed shared by the ranks is drawn, as
+            :class:`DefaultSampler` does, and a warning says the run is not
+            reproducible. Defaults to None.
         round_up (bool): Pad the order so every rank reads the same number
             of samples (DefaultSampler's behaviour). Defaults to True.
     """
@@ -93,11 +99,16 @@ class SeededSampler(DefaultSampler):
 
     def __iter__(self) -> Iterator[SampleKey]:
         if self.seed is None:
-            raise RuntimeError(
-                'SeededSampler has no seed: the runner passes none when '
-                'randomness.diff_rank_seed=True. Add '
-                "dict(type='ReproducibleRandomnessHook') to custom_hooks (it "
-                "sets the runner's seed) or give SeededSampler(seed=...).")
+            self.seed = sync_random_seed()
+            print_log(
+                f'SeededSampler got no seed, so it drew {self.seed} (shared '
+                'by the ranks): the data order, crops and masks of this run '
+                'cannot be reproduced. Set randomness=dict(seed=...) in the '
+                'config (with randomness.diff_rank_seed=True, add '
+                "dict(type='ReproducibleRandomnessHook') to custom_hooks) or "
+                'give SeededSampler(seed=...).',
+                logger='current',
+                level=logging.WARNING)
         for index in super().__iter__():
             yield SampleKey(self.seed, self.epoch, index)
 

@@ -87,7 +87,9 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
 
     Without CUDA, ``--launcher pytorch`` starts the gloo process group here
     (MMEngine then does not start one), records ``gloo`` as the config's
-    ``env_cfg.dist_cfg.backend`` and gives the DDP wrapper ``device_ids=None``.
+    ``env_cfg.dist_cfg.backend``, gives the DDP wrapper ``device_ids=None``
+    and runs the model's ``SyncBN`` layers (PyTorch's, CUDA only) as
+    ``SyncBNAnyDevice`` (:func:`sync_bn_for_cpu`).
 
     Args:
         cfg: The run's config, changed in place.
@@ -107,6 +109,34 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
         init_cpu_process_group(cfg)
         cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
         cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
+        sync_bn_for_cpu(cfg)
+
+
+def sync_bn_for_cpu(cfg: Config) -> int:
+    """Replace ``norm_cfg`` type ``SyncBN`` by ``SyncBNAnyDevice`` in
+    ``cfg.model`` (in place; same parameters and statistics, synchronised
+    over gloo) and log how many; returns that number.
+
+    PyTorch's SyncBatchNorm synchronises CUDA tensors only, so a GPU config
+    (plain ``SyncBN``, the fastest there) would fail in a CPU DDP run.
+    """
+    replaced = 0
+    pending = [cfg.get('model')]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get('type') == 'SyncBN':
+                node['type'] = 'SyncBNAnyDevice'
+                replaced += 1
+            pending.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            pending.extend(node)
+    if replaced:
+        print_log(
+            f'CPU distributed run: {replaced} SyncBN layer config(s) run as '
+            "SyncBNAnyDevice (PyTorch's SyncBatchNorm needs CUDA).",
+            logger='current')
+    return replaced
 
 
 def enable_amp(cfg: Config) -> None:
@@ -133,7 +163,8 @@ def fit_amp_to_device(cfg: Config) -> None:
 
     MMEngine's ``AmpOptimWrapper`` needs a GPU and its CPU autocast supports
     only bfloat16, so without CUDA the wrapper type and dtype are switched
-    (with a log line). Configs without AMP, and CUDA runs, are unchanged.
+    and ``loss_scale`` is dropped (bfloat16 needs no loss scaling), with a
+    log line. Configs without AMP, and CUDA runs, are unchanged.
 
     Args:
         cfg: The run's config (``optim_wrapper`` changed in place).
@@ -144,9 +175,12 @@ def fit_amp_to_device(cfg: Config) -> None:
         return
     optim_wrapper.type = 'CPUAmpOptimWrapper'
     optim_wrapper.dtype = 'bfloat16'
+    optim_wrapper.pop('loss_scale', None)
+    optim_wrapper.pop('use_fsdp', None)
     print_log(
         'CUDA is not available: mixed precision runs on CPU with '
-        'CPUAmpOptimWrapper in bfloat16.',
+        'CPUAmpOptimWrapper in bfloat16 (no loss scaling: bfloat16 has '
+        "float32's exponent range).",
         logger='current')
 
 

@@ -26,7 +26,7 @@ model = dict(
         loss_weight=1.),
     contrast_head=dict(
         type='TokenContrastHead',
-        norm_cfg=dict(type='SyncBNAnyDevice'),
+        norm_cfg=dict(type='SyncBN'),
         embed_dims=768,
         reduction=4,
         loss_type='simsiam',
