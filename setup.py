@@ -4,6 +4,20 @@ import os.path as osp
 from setuptools import find_packages, setup
 
 
+def read_requirements(name):
+    """Requirement lines of requirements/<name>.txt (``-r`` followed)."""
+    folder = osp.join(osp.dirname(osp.abspath(__file__)), 'requirements')
+    found = []
+    with open(osp.join(folder, f'{name}.txt')) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line.startswith('-r '):
+                found += read_requirements(line[3:].strip()[:-len('.txt')])
+            elif line:
+                found.append(line)
+    return found
+
+
 def read_version():
     namespace = {}
     with open(osp.join(osp.dirname(__file__), 'tscae_mm', 'version.py')) as f:
@@ -16,27 +30,19 @@ setup(
     version=read_version(),
     description='TSCAE (teacher-student complementary mask autoencoder) '
     'pre-training for MMPretrain, MMDetection and MMSegmentation',
-    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description=open('README.md').read()
+    if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['tscae_mm', 'tscae_mm.*']),
     python_requires='>=3.11',
-    install_requires=[
-        'torch==2.14.1',
-        'torchvision==0.29.1',
-        'mmengine==0.10.7',
-        'mmcv==2.1.0',
-        'mmpretrain==1.2.0',
-        # mmengine 0.10.7 imports pkg_resources, removed in setuptools 81
-        'setuptools>=77.0.3,<81',
-        'numpy',
-        'Pillow',
-    ],
+    # ranges, so that the package installs into an existing OpenMMLab
+    # environment; scripts/setup_env.sh pins the tested versions
+    # (requirements/constraints.txt)
+    install_requires=read_requirements('runtime'),
     extras_require={
-        'downstream': ['mmdet==3.3.0', 'mmsegmentation==1.2.2', 'ftfy', 'regex'],
-        'tests': [
-            'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'ftfy', 'regex',
-            'pytest', 'pytest-timeout', 'matplotlib'
-        ],
+        'downstream': read_requirements('downstream'),
+        'tests': read_requirements('tests'),
+        'mim': ['openmim'],
     },
     license='Apache-2.0',
 )

@@ -28,7 +28,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 PY="$VENV/bin/python"
 STAMP="$VENV/.tscae_mm-setup.sha256"
-FINGERPRINT="$(cat "$ROOT/scripts/setup_env.sh" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
+FINGERPRINT="$(cat "$ROOT/scripts/setup_env.sh" "$ROOT/setup.py" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1)"
 check_imports() {
     "$PY" -c "import tscae_mm, mmcv.ops, mmdet, mmseg, mmpretrain; print('stack OK: torch', __import__('torch').__version__, 'mmcv', __import__('mmcv').__version__)"
 }
@@ -81,8 +81,9 @@ step "install mmdet, mmsegmentation, mmpretrain and their undeclared needs"
 pip_install "mmcv==$MMCV_VERSION" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
     ftfy regex
 
-step "install tscae_mm (editable) with test extras"
-pip_install --no-build-isolation -e "$ROOT[tests]"
+step "install tscae_mm (editable) with test extras, at the tested pins"
+# requirements/*.txt state ranges; requirements/constraints.txt the versions CI tests
+pip_install -c "$ROOT/requirements/constraints.txt" --no-build-isolation -e "$ROOT[tests]"
 
 step "check imports"
 check_imports

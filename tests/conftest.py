@@ -53,7 +53,8 @@ def cifar10_root(tmp_path_factory) -> Path:
 
 
 def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None):
-    """Run a repo tool with this interpreter; fail with its output if it fails."""
+    """Run a repo tool with this interpreter; fail with its output if it
+    fails."""
     full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT),
                     OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
     full_env.update(env or {})
@@ -62,5 +63,6 @@ def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None):
                           timeout=timeout)
     if proc.returncode != 0:
         pytest.fail(f'{args} exited {proc.returncode}\n--- stdout\n'
-                    f'{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}')
+                    f'{proc.stdout[-4000:]}\n--- stderr\n'
+                    f'{proc.stderr[-6000:]}')
     return proc

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS
-
 from test_tscae_model import batch, tiny_cfg
 
 

@@ -14,16 +14,34 @@ from PIL import Image
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import robust_loading
-from tscae_mm.datasets.robust_loading import (ImageDecodeError,
-                                              LoadImageFromFileSafe,
-                                              decode_image, pop_skipped_images)
+from tscae_mm.datasets.robust_loading import (
+    ImageDecodeError,
+    LoadImageFromFileSafe,
+    decode_image,
+    pop_skipped_images,
+)
 from tscae_mm.datasets.seeded import SampleKey, SeededDataset
-from tscae_mm.engine import (ConfigMismatchError, NonFiniteLossError,
-                             NonFiniteLossHook, check_training_config,
-                             check_tscae_config, config_checks)
-from reliability_runs import (DEMO_CONFIG, ToyDataset, describe, newest_log,
-                              read_records, run_training, scalar_logs,
-                              toy_runner, write_images, write_tiny_config)
+from tscae_mm.engine import (
+    ConfigMismatchError,
+    NonFiniteLossError,
+    NonFiniteLossHook,
+    check_training_config,
+    check_tscae_config,
+    config_checks,
+)
+
+from reliability_runs import (
+    DEMO_CONFIG,
+    ToyDataset,
+    describe,
+    newest_log,
+    read_records,
+    run_training,
+    scalar_logs,
+    toy_runner,
+    write_images,
+    write_tiny_config,
+)
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (20, 24, 3), dtype=np.uint8)

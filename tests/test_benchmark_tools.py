@@ -6,8 +6,9 @@ import shutil
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT, run_tool
 from torch.utils.flop_counter import FlopCounterMode
+
+from conftest import REPO_ROOT, run_tool
 
 TINY_RUN = [
     '--arch', 'custom', '--embed-dims', '64', '--num-layers', '2',

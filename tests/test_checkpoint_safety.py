@@ -18,9 +18,12 @@ from mmengine.runner import Runner, load_checkpoint
 from torch.utils.data import Dataset
 
 import tscae_mm  # noqa: F401  (registers the allow-list)
-from tscae_mm.utils import (ALLOW_UNSAFE_ENV, UnsafeCheckpointError,
-                            allow_unsafe_checkpoint_load,
-                            register_checkpoint_safe_globals)
+from tscae_mm.utils import (
+    ALLOW_UNSAFE_ENV,
+    UnsafeCheckpointError,
+    allow_unsafe_checkpoint_load,
+    register_checkpoint_safe_globals,
+)
 
 NUM_ITERS = 2
 
@@ -215,3 +218,11 @@ def test_registration_is_idempotent():
     register_checkpoint_safe_globals()
     assert sorted(map(repr, torch.serialization.get_safe_globals())) == (
         sorted(map(repr, before)))
+
+
+def test_allow_list_only_where_torch_loads_weights_only():
+    from tscae_mm.utils.checkpoint_safety import loads_weights_only_by_default
+    assert loads_weights_only_by_default('2.6.0')
+    assert loads_weights_only_by_default('2.14.1+cu130')
+    assert not loads_weights_only_by_default('2.1.2')
+    assert not loads_weights_only_by_default('2.5.1+cu121')

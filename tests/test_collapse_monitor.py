@@ -8,10 +8,18 @@ from mmengine.config import Config
 from mmengine.registry import HOOKS
 
 import tscae_mm  # noqa: F401
-from reliability_runs import (REPO_ROOT, describe, newest_log, read_losses,
-                              run_training, scalar_logs, write_images,
-                              write_tiny_config)
 from tscae_mm.engine import ReliableRunner
+
+from reliability_runs import (
+    REPO_ROOT,
+    describe,
+    newest_log,
+    read_losses,
+    run_training,
+    scalar_logs,
+    write_images,
+    write_tiny_config,
+)
 
 DEMO = REPO_ROOT / 'configs' / 'tscae' / 'tscae_vit-tiny-p4_demo.py'
 MAE_STUDY = REPO_ROOT / 'configs' / 'study' / \

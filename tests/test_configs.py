@@ -14,7 +14,8 @@ import tscae_mm  # noqa: F401
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / 'configs'
 PRETRAIN_CONFIGS = sorted((CONFIG_ROOT / 'tscae').glob('*.py')) + sorted(
     (CONFIG_ROOT / 'mae').glob('*.py')) + sorted(
-        p for p in (CONFIG_ROOT / 'study').glob('*.py') if '_ft-' not in p.name)
+        p for p in (CONFIG_ROOT / 'study').glob('*.py')
+        if '_ft-' not in p.name)
 # encoder parameters (patch embedding + blocks + norm), in millions
 ENCODER_PARAMS = {'small': 21.7, 'base': 85.8, 'large': 303.3}
 DEMO_IMAGE = Path(__file__).resolve().parents[1] / 'demo' / 'cifar10-mini' / \

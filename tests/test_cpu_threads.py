@@ -6,8 +6,9 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO_ROOT
 from tscae_mm.utils import cpu_threads
+
+from conftest import REPO_ROOT
 
 
 @pytest.fixture

@@ -5,9 +5,16 @@ import sys
 
 import pytest
 
-from reliability_runs import (REPO_ROOT, describe, read_losses, run_training,
-                              scalar_logs, tool_env, write_images,
-                              write_tiny_config)
+from reliability_runs import (
+    REPO_ROOT,
+    describe,
+    read_losses,
+    run_training,
+    scalar_logs,
+    tool_env,
+    write_images,
+    write_tiny_config,
+)
 
 SYNC_BN_CHECK = '''
 import torch

@@ -15,8 +15,15 @@ from torch.utils.data import DataLoader
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets.seeded import SampleKey, SeededDataset, SeededSampler
-from reliability_runs import (describe, read_losses, run_training, scalar_logs,
-                              write_images, write_tiny_config)
+
+from reliability_runs import (
+    describe,
+    read_losses,
+    run_training,
+    scalar_logs,
+    write_images,
+    write_tiny_config,
+)
 
 PIPELINE = [
     dict(type='LoadImageFromFileSafe'),

@@ -161,6 +161,7 @@ def test_drop_path_is_active_in_training_only():
 
 def test_registered_as_the_same_classes_in_mmdet_and_mmseg():
     from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
     from tscae_mm.downstream import BackboneLayerDecayOptimWrapperConstructor
     for toolbox in ('mmdet', 'mmseg'):
         registry = importlib.import_module(f'{toolbox}.registry')

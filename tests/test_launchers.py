@@ -20,7 +20,8 @@ from mmpretrain.registry import RUNNERS as MMPRETRAIN_RUNNERS
 from PIL import Image
 
 import tscae_mm  # noqa: F401  (checkpoint allow-list for torch.load)
-from tscae_mm.utils import (CPUAmpOptimWrapper, build_runner, prepare_launcher)
+from tscae_mm.utils import CPUAmpOptimWrapper, build_runner, prepare_launcher
+
 from conftest import REPO_ROOT, run_tool
 
 TRAIN_PY = REPO_ROOT / 'tools' / 'train.py'

@@ -9,11 +9,11 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
-
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import SeededDataset, seeded
 from tscae_mm.engine import config_checks
+
+from conftest import DEMO_CONFIG, REPO_ROOT, run_tool
 
 STUDY_CONFIG = (REPO_ROOT / 'configs' / 'study' /
                 'tscae_vit-tiny-d6-p4_6e_cifar10-5k.py')

@@ -6,10 +6,10 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from conftest import REPO_ROOT
-
 import tscae_mm  # noqa: F401
 from tscae_mm.utils import plugin_imports
+
+from conftest import REPO_ROOT
 
 CUSTOM_IMPORTS = ("custom_imports = dict(imports=['tscae_mm'], "
                   'allow_failed_imports=False)')

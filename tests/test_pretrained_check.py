@@ -10,13 +10,13 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
-from conftest import REPO_ROOT
 from test_downstream_configs import TINY_ARCH, TINY_WIDTH, replace_width
 
 import tscae_mm  # noqa: F401
 from tscae_mm.utils import pretrained_check
 from tscae_mm.utils.pretrained_check import PretrainedEncoderError
+
+from conftest import REPO_ROOT
 
 BENCHMARKS = REPO_ROOT / 'configs' / 'benchmarks'
 MINI_CONFIGS = {

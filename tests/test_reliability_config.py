@@ -6,8 +6,11 @@ import pytest
 from mmengine.config import Config
 
 import tscae_mm  # noqa: F401
-from tscae_mm.engine import (ConfigMismatchError, check_seeded_loader,
-                             check_training_config)
+from tscae_mm.engine import (
+    ConfigMismatchError,
+    check_seeded_loader,
+    check_training_config,
+)
 
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / 'configs'
 PRETRAIN_CONFIGS = sorted((CONFIG_ROOT / 'tscae').glob('*.py')) + sorted(

@@ -10,10 +10,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from reliability_runs import (REPO_ROOT, ToyModel, describe, newest_log,
-                              read_losses, run_training, scalar_logs, tool_env,
-                              toy_runner, train_command, write_images,
-                              write_tiny_config)
+from reliability_runs import (
+    REPO_ROOT,
+    ToyModel,
+    describe,
+    newest_log,
+    read_losses,
+    run_training,
+    scalar_logs,
+    tool_env,
+    toy_runner,
+    train_command,
+    write_images,
+    write_tiny_config,
+)
 
 KILL_AT = 'Epoch(train) [2][2/'  # log line of epoch 2, iteration 2
 

@@ -7,14 +7,14 @@ import sys
 
 import numpy as np
 from PIL import Image
-
-from conftest import REPO_ROOT
 from test_ddp import free_port
 from test_launchers import TINY_CLASSIFIER_CONFIG
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import LoadImageFromFileSafe
 from tscae_mm.datasets.robust_loading import pop_skipped_images
+
+from conftest import REPO_ROOT
 
 # the launcher tests' tiny classifier, reading through SeededDataset
 TWO_PROCESS_CONFIG = TINY_CLASSIFIER_CONFIG.format(data_root='images') + """

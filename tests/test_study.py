@@ -2,7 +2,6 @@
 preparation and its configs (tools/run_study.py, docs/results.md)."""
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +10,14 @@ from mmengine.config import Config, DictAction
 from mmpretrain.registry import MODELS
 
 import tscae_mm  # noqa: F401
-from tscae_mm.evaluation import (build_encoder, encoder_spec,
-                                 extract_features, knn_accuracy,
-                                 linear_probe, load_image_list)
+from tscae_mm.evaluation import (
+    build_encoder,
+    encoder_spec,
+    extract_features,
+    knn_accuracy,
+    linear_probe,
+    load_image_list,
+)
 
 from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
 
@@ -21,7 +25,8 @@ STUDY = REPO_ROOT / 'configs' / 'study'
 TSCAE_CONFIG = STUDY / 'tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
 MAE_CONFIG = STUDY / 'mae_vit-tiny-d6-p4_6e_cifar10-5k.py'
 FT_CONFIG = STUDY / 'vit-tiny-d6-p4_ft-3e_cifar10-5k.py'
-PRETRAIN_CONFIGS = sorted(p for p in STUDY.glob('*.py') if '_ft-' not in p.name)
+PRETRAIN_CONFIGS = sorted(p for p in STUDY.glob('*.py')
+                          if '_ft-' not in p.name)
 
 
 def save_initialised_model(config, path):
@@ -146,10 +151,15 @@ def test_study_configs_differ_only_in_the_method():
     shared = ('optim_wrapper', 'param_scheduler', 'train_cfg', 'randomness',
               'auto_scale_lr')
     base = Config.fromfile(str(TSCAE_CONFIG))
-    assert len(PRETRAIN_CONFIGS) == 8
+    assert len(PRETRAIN_CONFIGS) == 9
     for path in PRETRAIN_CONFIGS:
         cfg = Config.fromfile(str(path))
-        for key in shared:
+        if 'equal-time' in path.name:  # a longer run of the same shape
+            equal_time_schedule_has_the_same_shape(cfg, base)
+            shared_here = ('optim_wrapper', 'randomness', 'auto_scale_lr')
+        else:
+            shared_here = shared
+        for key in shared_here:
             assert cfg[key] == base[key], (path.name, key)
         loader, ref = cfg.train_dataloader, base.train_dataloader
         for key in ('batch_size', 'sampler'):
@@ -164,6 +174,21 @@ def test_study_configs_differ_only_in_the_method():
         arch = cfg.model.backbone.arch
         assert (arch, cfg.model.backbone.patch_size) == (
             base.model.backbone.arch, 4)
+
+
+def equal_time_schedule_has_the_same_shape(cfg, base):
+    """Warm-up over the same fraction of the run, cosine to 0 at its end."""
+    epochs, base_epochs = cfg.train_cfg.max_epochs, base.train_cfg.max_epochs
+    assert epochs > base_epochs
+    (warm, cos), (base_warm, base_cos) = (cfg.param_scheduler,
+                                          base.param_scheduler)
+    assert warm.end / epochs == pytest.approx(base_warm.end / base_epochs,
+                                              abs=0.5 / epochs)
+    assert (cos.begin, cos.end, cos.T_max) == (warm.end, epochs,
+                                               epochs - warm.end)
+    for key in ('type', 'start_factor', 'convert_to_iter_based'):
+        assert warm[key] == base_warm[key]
+    assert (cos.type, cos.eta_min) == (base_cos.type, base_cos.eta_min)
 
 
 def test_every_study_run_resolves_to_what_it_says():
@@ -381,7 +406,11 @@ def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
     assert study['runs']['tscae']['knn_top1'] == 29.4
     assert study['runs']['screen_ema']['screening'] is True
     tables = (out / 'tables.md').read_text()
-    assert '| TSCAE (reference) | clean | 29.40 | 41.50 | 36.30 |' in tables
+    assert '| TSCAE (reference) | clean | 0 | 29.40 | 41.50 | 36.30 |' in tables
+    # the seeded comparison holds what there is: one seed each
+    assert [c['setting'] for c in study['comparison']] == ['random_init',
+                                                           'tscae']
+    assert '| TSCAE (reference) | clean | 6 | 0 | 29.40 (1 seed) |' in tables
     screening = tables.split('### Screening')[1]
     assert '| momentum target encoder | 31.25 | 44.50 | 27.5 | 30.000 |' \
         in screening

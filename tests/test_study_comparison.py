@@ -2,9 +2,18 @@
 spreads, verdicts and degradation drops computed from per-seed entries."""
 import pytest
 
-from tscae_mm.study import (Setting, build_comparison, compare,
-                            comparison_table, degradation_drops, drop_table,
-                            drop_verdict, seed_of, summarise, verdict)
+from tscae_mm.study import (
+    Setting,
+    build_comparison,
+    compare,
+    comparison_table,
+    degradation_drops,
+    drop_table,
+    drop_verdict,
+    seed_of,
+    summarise,
+    verdict,
+)
 
 
 def entry(label, method, images, seed, knn, linear, ft=None, seconds=None,
@@ -65,7 +74,8 @@ def test_comparison_groups_seeds_per_setting():
     assert mae['linear_top1_values'] == [48., 47.]
     # a seed without a fine-tuning result: the mean is over the others
     assert mae['finetune_top1_values'] == [38., None]
-    assert mae['finetune_top1_mean'] == 38. and mae['finetune_top1_spread'] == 0
+    assert mae['finetune_top1_mean'] == 38.
+    assert mae['finetune_top1_spread'] == 0
     assert mae['pretrain_minutes_mean'] == pytest.approx(10.5)
     assert [r['recommended'] for r in records] == [False, False, True, False,
                                                    False]

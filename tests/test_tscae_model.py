@@ -121,11 +121,13 @@ def test_teacher_and_student_share_one_set_of_weights():
     mask = torch.from_numpy(np.stack([s.mask for s in samples]))
     out = model.backbone(images, mask)
     grads = torch.autograd.grad(
-        out.teacher_visible.sum(), model.backbone.layers[0].ffn.layers[1].weight,
+        out.teacher_visible.sum(),
+        model.backbone.layers[0].ffn.layers[1].weight,
         retain_graph=True)[0]
     assert grads.abs().sum() > 0
     grads = torch.autograd.grad(
-        out.student_masked.sum(), model.backbone.layers[0].ffn.layers[1].weight)[0]
+        out.student_masked.sum(),
+        model.backbone.layers[0].ffn.layers[1].weight)[0]
     assert grads.abs().sum() > 0
 
 

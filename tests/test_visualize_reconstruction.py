@@ -11,12 +11,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from PIL import Image
-
-from conftest import DEMO_CONFIG, REPO_ROOT
 from test_launchers import load_tool
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import LoadImageFromFileSafe
+
+from conftest import DEMO_CONFIG, REPO_ROOT
 
 TOOL = REPO_ROOT / 'tools' / 'visualize_reconstruction.py'
 

@@ -17,7 +17,8 @@ JSON file. A benchmark, not a test: the figures depend on the machine.
 
 Example::
 
-    python tools/benchmark_cpu_threads.py --out docs/benchmarks/cpu_threads_demo.json
+    python tools/benchmark_cpu_threads.py \
+        --out docs/benchmarks/cpu_threads_demo.json
 """
 import argparse
 import json

@@ -36,12 +36,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from mmcv.transforms import Compose  # noqa: E402
-from mmpretrain.registry import TRANSFORMS  # noqa: E402
+from mmcv.transforms import Compose
+from mmpretrain.registry import TRANSFORMS
 
-import tscae_mm  # noqa: E402,F401
-from tscae_mm.datasets.complementary_mask import \
-    ComplementaryMaskGenerator  # noqa: E402
+import tscae_mm  # noqa: F401
+from tscae_mm.datasets.complementary_mask import ComplementaryMaskGenerator
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
 DEFAULT_DATA_ROOT = REPO_ROOT / 'demo' / 'cifar10-mini'

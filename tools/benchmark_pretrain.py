@@ -47,27 +47,28 @@ from typing import Callable, Dict, List, Optional
 # an OMP_WAIT_POLICY set by the caller is kept.
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-import mmpretrain  # noqa: E402
-from mmcv.cnn.bricks.drop import DropPath  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmpretrain.models import VisionTransformer  # noqa: E402
-from mmpretrain.registry import MODELS  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-from torch.utils.flop_counter import (FlopCounterMode,  # noqa: E402
-                                      sdpa_backward_flop_count,
-                                      sdpa_flop_count)
+import mmpretrain
+from mmcv.cnn.bricks.drop import DropPath
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmpretrain.models import VisionTransformer
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch.utils.flop_counter import (
+    FlopCounterMode,
+    sdpa_backward_flop_count,
+    sdpa_flop_count,
+)
 
-import tscae_mm  # noqa: E402,F401
-from tscae_mm.datasets.complementary_mask import \
-    ComplementaryMaskGenerator  # noqa: E402
+import tscae_mm  # noqa: F401
+from tscae_mm.datasets.complementary_mask import ComplementaryMaskGenerator
 
 MODEL_NAMES = ('tscae_reference', 'tscae_token_drop', 'mae')
 ARCHS = {

@@ -2,9 +2,11 @@
 
 Examples (the study's data; ``python tools/run_study.py --stages prepare``)::
 
-    python tools/evaluate_encoder.py configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py \
+    python tools/evaluate_encoder.py \
+        configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py \
         --checkpoint work_dirs/study/tscae/epoch_6.pth
-    python tools/evaluate_encoder.py CONFIG --random-init --seed 0 --out random.json
+    python tools/evaluate_encoder.py CONFIG --random-init --seed 0 \
+        --out random.json
 
 CONFIG is the pre-training config (it names the encoder and the pixel
 normalisation). The features are the mean of the patch tokens after the final
@@ -23,12 +25,16 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
+import torch
 
-import tscae_mm  # noqa: E402,F401
-from tscae_mm.evaluation import (build_encoder, encoder_spec,  # noqa: E402
-                                 knn_accuracy, labelled_features,
-                                 linear_probe)
+import tscae_mm  # noqa: F401
+from tscae_mm.evaluation import (
+    build_encoder,
+    encoder_spec,
+    knn_accuracy,
+    labelled_features,
+    linear_probe,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -26,8 +26,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import tscae_mm  # noqa: E402,F401  (lets torch.load read Runner checkpoints)
-from tscae_mm.models.tscae_vit import PLACEHOLDER_TOKENS  # noqa: E402
+import tscae_mm  # noqa: F401  (lets torch.load read Runner checkpoints)
+from tscae_mm.models.tscae_vit import PLACEHOLDER_TOKENS
 
 
 def top_level_prefixes(state_dict: Dict[str, torch.Tensor]) -> List[str]:

@@ -48,10 +48,16 @@ import numpy as np
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # tscae_mm of this checkout
     sys.path.insert(0, REPO_ROOT)
-from tscae_mm.study.comparison import (METRICS, Setting,  # noqa: E402
-                                       build_comparison, comparison_table,
-                                       degradation_drops, drop_table,
-                                       drop_verdict, verdict)
+from tscae_mm.study.comparison import (
+    METRICS,
+    Setting,
+    build_comparison,
+    comparison_table,
+    degradation_drops,
+    drop_table,
+    drop_verdict,
+    verdict,
+)
 
 PYTHON = sys.executable
 STAGES = ('prepare', 'pretrain', 'knn-curve', 'evaluate', 'diagnose',
@@ -166,6 +172,11 @@ RUNS: Dict[str, Run] = {
         'TSCAE (recommended, token-drop passes)',
         'tscae_token_drop_recommended', 'clean',
         warm_start='screen_one_sided_token_drop'),
+    # MAE for the recommended TSCAE's wall-clock (the config says how the
+    # epochs were counted)
+    'mae_equal_time':
+    Run('configs/study/mae_vit-tiny-d6-p4_equal-time-22e_cifar10-5k.py',
+        'MAE', 'mae', 'clean', max_epochs=22),
     # the runner-up of the screening, continued to 6 epochs as well
     'tscae_one_sided_stop_grad_global':
     Run(SCREENING + 'one-sided_stop-grad-global.py',
@@ -468,9 +479,13 @@ def frozen_eval(config: str, checkpoint: Optional[str], data_root: str,
     ``seed`` draws the weights of a random-init encoder (no checkpoint)."""
     import torch
 
-    from tscae_mm.evaluation import (build_encoder, encoder_spec,
-                                     knn_accuracy, labelled_features,
-                                     linear_probe)
+    from tscae_mm.evaluation import (
+        build_encoder,
+        encoder_spec,
+        knn_accuracy,
+        labelled_features,
+        linear_probe,
+    )
     start = time.time()
     torch.manual_seed(seed)
     spec = encoder_spec(config)
@@ -553,9 +568,14 @@ def diagnose(keys: List[str], work_dir: str, data_root: str) -> None:
     from mmpretrain.registry import MODELS
 
     from tscae_mm.datasets import ComplementaryMaskGenerator
-    from tscae_mm.evaluation import (encoder_spec, load_image_list,
-                                     load_images, pass_stats, plain_stats,
-                                     quiet_init_weights)
+    from tscae_mm.evaluation import (
+        encoder_spec,
+        load_image_list,
+        load_images,
+        pass_stats,
+        plain_stats,
+        quiet_init_weights,
+    )
     init_default_scope('mmpretrain')
     paths, _ = load_image_list(data_root,
                                osp.join(data_root, 'meta', 'test_1k.txt'))
@@ -944,12 +964,14 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         pixel = e['losses'].get('loss_pixel') or e['losses'].get('loss')
         if pixel:
             x, y = zip(*pixel)
-            axes[0].plot(x, y, style, color=colors.get(e['method']), label=label)
+            axes[0].plot(x, y, style, color=colors.get(e['method']),
+                         label=label)
         for ax, key in ((axes[1], 'loss_contrast'), (axes[2],
                                                      'loss_global')):
             if e['losses'].get(key):
                 x, y = zip(*e['losses'][key])
-                ax.plot(x, y, style, color=colors.get(e['method']), label=label)
+                ax.plot(x, y, style, color=colors.get(e['method']),
+                        label=label)
     axes[0].set_title('pixel loss (MAE: on per-patch normalised pixels)')
     axes[1].set_title('TSCAE token-contrast loss')
     axes[2].set_title('TSCAE global-consistency loss')

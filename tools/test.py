@@ -26,15 +26,18 @@ runpy.run_path(osp.join(REPO_ROOT, 'tscae_mm', 'utils',
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
-import tscae_mm  # noqa: E402,F401
+import tscae_mm  # noqa: F401
 from tscae_mm.utils import (
     build_runner,
-    default_work_dir,  # noqa: E402
-    prepare_launcher)
-from tscae_mm.utils.plugin_imports import (  # noqa: E402
-    explain_unregistered_types, warn_if_plugin_not_imported)
+    default_work_dir,
+    prepare_launcher,
+)
+from tscae_mm.utils.plugin_imports import (
+    explain_unregistered_types,
+    warn_if_plugin_not_imported,
+)
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 

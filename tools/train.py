@@ -29,19 +29,21 @@ runpy.run_path(osp.join(REPO_ROOT, 'tscae_mm', 'utils',
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
-import tscae_mm  # noqa: E402,F401
-from tscae_mm.engine.config_checks import \
-    warn_if_schedule_and_loop_disagree  # noqa: E402
+import tscae_mm  # noqa: F401
+from tscae_mm.engine.config_checks import warn_if_schedule_and_loop_disagree
 from tscae_mm.utils import (
     build_runner,
-    default_work_dir,  # noqa: E402
+    default_work_dir,
     enable_amp,
     fit_amp_to_device,
-    prepare_launcher)
-from tscae_mm.utils.plugin_imports import (  # noqa: E402
-    explain_unregistered_types, warn_if_plugin_not_imported)
+    prepare_launcher,
+)
+from tscae_mm.utils.plugin_imports import (
+    explain_unregistered_types,
+    warn_if_plugin_not_imported,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -1,7 +1,7 @@
 """Draw TSCAE's views and reconstruction for images, from any checkpoint.
 
-    python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] \
-        --out vis.png [--attention] [--seed 0]
+    python tools/visualize_reconstruction.py CONFIG CHECKPOINT \
+        IMAGE [IMAGE ...] --out vis.png [--attention] [--seed 0]
 
 Each row shows: the original (resized to the model's input), the teacher's view
 (patches at V), the student's view (patches at M), and the reconstruction (V
@@ -23,14 +23,17 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import tscae_mm  # noqa: E402,F401
-from tscae_mm.datasets import (ComplementaryMaskGenerator,  # noqa: E402
-                               ImageDecodeError, LoadImageFromFileSafe)
-from tscae_mm.datasets.robust_loading import decode_image  # noqa: E402
-from tscae_mm.models.utils import gather_tokens  # noqa: E402
+import tscae_mm  # noqa: F401
+from tscae_mm.datasets import (
+    ComplementaryMaskGenerator,
+    ImageDecodeError,
+    LoadImageFromFileSafe,
+)
+from tscae_mm.datasets.robust_loading import decode_image
+from tscae_mm.models.utils import gather_tokens
 
 
 def parse_args():
@@ -131,7 +134,8 @@ def paint_patches(image: np.ndarray, keep: np.ndarray, patch: int,
 
 @torch.no_grad()
 def reconstruct(model, images: torch.Tensor, mask: torch.Tensor):
-    """Predicted pixels at M, in the normalised input space, (N, |M|, p*p*3)."""
+    """Predicted pixels at M, in the normalised input space:
+    (N, |M|, p*p*3)."""
     enc = model.backbone(images, mask)
     _, decoded_masked = model.neck(enc.teacher_visible, enc.ids_visible,
                                    enc.ids_masked)
@@ -166,7 +170,8 @@ def cls_attention(model, images: torch.Tensor) -> torch.Tensor:
 
 
 def short_name(path: str) -> str:
-    """The file name with its folder (``cat/0000.jpg``, ``run/epoch_3.pth``)."""
+    """The file name with its folder (``cat/0000.jpg``,
+    ``run/epoch_3.pth``)."""
     path = osp.abspath(path)
     return osp.join(osp.basename(osp.dirname(path)), osp.basename(path))
 

@@ -2,4 +2,6 @@
 # Tiny-ImageNet configs; layout: data/tiny-imagenet-200/train/<wnid>/images/.
 _base_ = './mae_vit-base-p16_8xb64-amp-coslr-400e_coco.py'
 train_dataloader = dict(
-    dataset=dict(dataset=dict(data_root='data/tiny-imagenet-200/', data_prefix='train')))
+    dataset=dict(
+        dataset=dict(
+            data_root='data/tiny-imagenet-200/', data_prefix='train')))

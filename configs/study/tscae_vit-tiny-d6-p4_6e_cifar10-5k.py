@@ -2,7 +2,8 @@
 # CIFAR-10 training images (500 per class, labels unused) at 32 px for 6 epochs
 # on CPU. Encoder: 192 wide, 6 layers, 3 heads, 4 px patches (the demo's);
 # teacher decoder 2 layers x 192. Every study config (TSCAE, its token-drop
-# mode, MAE, the degraded-image runs) shares this data, crop, schedule and seed.
+# mode, MAE, the degraded-image runs) shares this data, crop, schedule and
+# seed.
 # The image list is written by `python tools/run_study.py --prepare-only`:
 #   python tools/train.py configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py
 _base_ = '../tscae/tscae_vit-tiny-p4_demo.py'

@@ -57,8 +57,8 @@ class ComplementaryMaskGenerator(BaseTransform):
         super().__init__()
         height, width = _to_pair(input_size, 'input_size')
         if not isinstance(patch_size, int) or patch_size <= 0:
-            raise ValueError('ComplementaryMaskGenerator: patch_size must be a '
-                             f'positive int, got {patch_size!r}.')
+            raise ValueError('ComplementaryMaskGenerator: patch_size must be '
+                             f'a positive int, got {patch_size!r}.')
         if height % patch_size or width % patch_size:
             raise ValueError(
                 f'ComplementaryMaskGenerator: input_size {(height, width)} is '

@@ -32,8 +32,9 @@ group also records ``lr_scale``, ``layer_id`` and ``param_name``.
 from typing import Callable, List, Optional, Tuple
 
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
-from mmpretrain.engine.optimizers import \
-    LearningRateDecayOptimWrapperConstructor
+from mmpretrain.engine.optimizers import (
+    LearningRateDecayOptimWrapperConstructor,
+)
 from torch import nn
 
 BACKBONE_PREFIX = 'backbone.'

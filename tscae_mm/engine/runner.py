@@ -15,8 +15,10 @@ from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
+from mmengine.runner.checkpoint import (
+    _load_checkpoint,
+    _load_checkpoint_to_model,
+)
 
 from ..utils.cpu_threads import configure_cpu_threads, log_cpu_threads
 from .config_checks import check_training_config

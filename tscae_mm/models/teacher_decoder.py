@@ -37,7 +37,8 @@ class PositionalAttention(nn.Module):
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         n, t, d = x.shape
-        return x.view(n, t, self.num_heads, d // self.num_heads).transpose(1, 2)
+        return x.view(n, t, self.num_heads,
+                      d // self.num_heads).transpose(1, 2)
 
     def forward(self, query: torch.Tensor, query_pos: torch.Tensor,
                 key: torch.Tensor, key_pos: torch.Tensor) -> torch.Tensor:
@@ -76,7 +77,8 @@ class CrossAttentionDecoderLayer(nn.Module):
             nn.Linear(hidden, embed_dims))
 
     def forward(self, queries: torch.Tensor, query_pos: torch.Tensor,
-                memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
+                memory: torch.Tensor,
+                memory_pos: torch.Tensor) -> torch.Tensor:
         """Update (N, Tq, D) queries from (N, Tk, D) memory."""
         x = self.norm_self(queries)
         queries = queries + self.self_attn(x, query_pos, x, query_pos)

@@ -107,7 +107,8 @@ class TokenContrastHead(BaseModule):
     def _negative_cosine(pred: torch.Tensor,
                          target: torch.Tensor) -> torch.Tensor:
         """Mean of -cos(pred, target) over images and positions."""
-        return -F.cosine_similarity(pred.float(), target.float(), dim=-1).mean()
+        return -F.cosine_similarity(
+            pred.float(), target.float(), dim=-1).mean()
 
     def _info_nce(self, pred: torch.Tensor,
                   target: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """The TSCAE encoder: one ViT, run as the teacher pass and the student pass."""
-from typing import NamedTuple, Optional, Sequence, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from mmcv.cnn.bricks.drop import DropPath
@@ -10,8 +10,10 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from ..utils.cpu_threads import log_cpu_threads
-from ..utils.pretrained_check import (checked_pretrained_init,
-                                      pretrained_init_cfg)
+from ..utils.pretrained_check import (
+    checked_pretrained_init,
+    pretrained_init_cfg,
+)
 from .utils import complementary_indices, gather_tokens
 
 PLACEHOLDER_TOKENS = ('mask_token', 'visible_token')

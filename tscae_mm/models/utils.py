@@ -4,8 +4,9 @@ from typing import Tuple
 import torch
 
 
-def complementary_indices(mask: torch.Tensor,
-                          num_patches: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def complementary_indices(
+        mask: torch.Tensor,
+        num_patches: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """Split patch indices into V (teacher-visible) and M (teacher-hidden).
 
     Args:

@@ -240,6 +240,7 @@ def drop_table(drops: Sequence[dict], describe: Dict[str, str]) -> str:
                          f'/ {d[f"{metric}_degraded_spread"]:.2f})' +
                          (' (1 seed)' if min(d[f'{metric}_seeds']) < 2 else
                           ''))
-        rows.append(f"| {d['label']} | {describe.get(d['images'], d['images'])}"
-                    ' | ' + ' | '.join(cells) + ' |')
+        images = describe.get(d['images'], d['images'])
+        rows.append(f"| {d['label']} | {images} | " + ' | '.join(cells) +
+                    ' |')
     return '\n'.join(rows)

@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
+from mmengine.utils import digit_version
 
 ALLOW_UNSAFE_ENV = 'TSCAE_ALLOW_UNSAFE_CHECKPOINT_LOAD'
 TORCH_NO_WEIGHTS_ONLY_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
@@ -211,6 +212,12 @@ def load_from_local_safe(filename: str, map_location=None) -> Any:
         raise _refusal(filename, error) from error
 
 
+def loads_weights_only_by_default(version: str = torch.__version__) -> bool:
+    """Whether ``torch.load`` defaults to ``weights_only=True`` (torch 2.6
+    and later), which is when MMEngine's own loads need the allow-list."""
+    return digit_version(version) >= digit_version('2.6.0')
+
+
 def register_checkpoint_safe_globals() -> None:
     """Allow-list MMEngine checkpoint contents and install the safe loader.
 
@@ -219,9 +226,16 @@ def register_checkpoint_safe_globals() -> None:
     MMEngine's local-file loader (used by ``load_checkpoint``, ``load_from``,
     ``resume`` and ``init_cfg=dict(type='Pretrained')``) reports refused
     files with :class:`UnsafeCheckpointError` and honours the opt-in.
+
+    On torch < 2.6, whose ``torch.load`` does not default to
+    ``weights_only=True``, MMEngine's loading works as it is and nothing is
+    changed.
     """
     global _registered
     if _registered:
+        return
+    if not loads_weights_only_by_default():
+        _registered = True
         return
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     CheckpointLoader.register_scheme(

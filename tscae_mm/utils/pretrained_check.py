@@ -112,7 +112,7 @@ def checked_pretrained_init(encoder: nn.Module,
     new = Counter(key.split('.')[0] for key in report.new)
     print_log(
         f'{name}: all {report.expected} encoder weights loaded from {where}'
-        + (f'; new, not pre-trained (by design): ' + ', '.join(
+        + ('; new, not pre-trained (by design): ' + ', '.join(
             f'{module}.* ({count})' if count > 1 else module
             for module, count in new.items()) if new else '') + '.',
         logger='current')

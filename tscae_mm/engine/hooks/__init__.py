@@ -6,5 +6,6 @@ from .skipped_images_hook import SkippedImagesHook
 
 __all__ = [
     'GlobalBatchLossHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'ReproducibleRandomnessHook', 'SkippedImagesHook', 'TSCAECollapseMonitorHook'
+    'ReproducibleRandomnessHook', 'SkippedImagesHook',
+    'TSCAECollapseMonitorHook'
 ]

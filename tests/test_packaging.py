@@ -1,0 +1,72 @@
+"""The package as a user installs it: ranges that the tested pins satisfy,
+an install into an environment that already has the stack changes nothing
+else, and the tree is clean under the lint configuration."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from packaging.requirements import Requirement
+
+from conftest import REPO_ROOT
+
+
+def requirement_lines(name):
+    lines = []
+    for line in (REPO_ROOT / 'requirements' / f'{name}.txt').read_text(
+    ).splitlines():
+        line = line.split('#', 1)[0].strip()
+        if line and not line.startswith('-'):
+            lines.append(Requirement(line))
+    return lines
+
+
+def test_tested_pins_satisfy_the_declared_ranges():
+    pins = {r.name.lower(): r for r in requirement_lines('constraints')}
+    for name in ('runtime', 'downstream', 'tests'):
+        for req in requirement_lines(name):
+            pin = pins.get(req.name.lower())
+            if pin is None or not str(pin.specifier).startswith('=='):
+                continue
+            version = str(pin.specifier)[2:]
+            assert req.specifier.contains(version, prereleases=True), (
+                f'{name}.txt: {req} excludes the tested {pin}')
+    # ranges, not pins: a user's environment keeps its own versions
+    for req in requirement_lines('runtime'):
+        assert not str(req.specifier).startswith('=='), req
+
+
+def test_editable_install_into_the_stack_changes_nothing_else(tmp_path):
+    """What `pip install -e .[tests]` would do here: install tscae_mm and
+    nothing else (no index: every dependency must already be satisfied)."""
+    report = tmp_path / 'report.json'
+    subprocess.run(
+        [sys.executable, '-m', 'pip', 'install', '--dry-run', '--no-index',
+         '--no-build-isolation', '--disable-pip-version-check', '-q',
+         '--report', str(report), '-e', f'{REPO_ROOT}[tests]'],
+        check=True, capture_output=True, text=True, cwd=tmp_path)
+    installs = [(item['metadata']['name'], item['metadata']['version'])
+                for item in json.loads(report.read_text())['install']]
+    assert installs == [('tscae_mm', installs[0][1])], installs
+    check = subprocess.run([sys.executable, '-m', 'pip', 'check'],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_license_and_metadata():
+    text = (REPO_ROOT / 'LICENSE').read_text()
+    assert 'Apache License' in text and 'Version 2.0' in text
+    assert re.search(r"license='Apache-2.0'",
+                     (REPO_ROOT / 'setup.py').read_text())
+
+
+def test_tree_is_clean_under_the_lint_configuration():
+    ruff = shutil.which('ruff', path=str(REPO_ROOT / '.venv' / 'bin')) or \
+        shutil.which('ruff')
+    if ruff is None:
+        pytest.skip('ruff is not installed (pip install -e .[tests])')
+    proc = subprocess.run([ruff, 'check', '--no-cache', str(REPO_ROOT)],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stdout[-4000:]
