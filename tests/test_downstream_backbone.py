@@ -180,12 +180,36 @@ def test_a_missing_toolbox_skips_only_its_registration(absent, present):
     """``sys.modules[name] = None`` makes a package look uninstalled."""
     code = (f'import sys; sys.modules[{absent!r}] = None\n'
             'import tscae_mm\n'
-            'from tscae_mm.downstream import REGISTERED_TOOLBOXES\n'
+            'from tscae_mm.downstream import registered_toolboxes\n'
             f'from {present}.registry import MODELS\n'
-            'print(REGISTERED_TOOLBOXES, MODELS.get("TSCAEViT").__name__)')
+            'print(registered_toolboxes(), MODELS.get("TSCAEViT").__name__)')
     proc = run_tool(['-c', code])
     assert proc.stdout.split()[-2:] == [f"('{present}',)", 'TSCAEViT']
     assert register_into('no_such_toolbox') is False
+
+
+@pytest.mark.parametrize('first', ['tscae_mm', 'toolboxes'])
+def test_import_registers_without_importing_the_toolboxes(first):
+    """import tscae_mm imports neither mmseg nor (beyond what mmpretrain
+    itself imports) mmdet; a toolbox imported before or after it gets the
+    encoder in its registry."""
+    imports = ['import tscae_mm', 'import mmseg.registry, mmdet.registry']
+    if first != 'tscae_mm':
+        imports.reverse()
+    code = ('import sys\n'
+            'import mmpretrain.models\n'
+            'before = "mmseg" in sys.modules\n' + imports[0] + '\n'
+            'print("mmseg imported by tscae_mm:", "mmseg" in sys.modules '
+            'and not before)\n' + imports[1] + '\n'
+            'from mmseg.registry import MODELS as SEG\n'
+            'from mmdet.registry import MODELS as DET\n'
+            'from tscae_mm.downstream import registered_toolboxes\n'
+            'print(registered_toolboxes(), SEG.get("TSCAEViT").__name__, '
+            'DET.get("ViTFeaturePyramid").__name__)')
+    out = run_tool(['-c', code]).stdout.splitlines()
+    if first == 'tscae_mm':
+        assert 'mmseg imported by tscae_mm: False' in out
+    assert out[-1] == "('mmdet', 'mmseg') TSCAEViT ViTFeaturePyramid"
 
 
 @pytest.mark.parametrize('toolbox', TOOLBOXES)

@@ -406,7 +406,8 @@ def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
     assert study['runs']['tscae']['knn_top1'] == 29.4
     assert study['runs']['screen_ema']['screening'] is True
     tables = (out / 'tables.md').read_text()
-    assert '| TSCAE (reference) | clean | 0 | 29.40 | 41.50 | 36.30 |' in tables
+    assert '| TSCAE (reference) | clean | 0 | 29.40 | 41.50 | 36.30 |' \
+        in tables
     # the seeded comparison holds what there is: one seed each
     assert [c['setting'] for c in study['comparison']] == ['random_init',
                                                            'tscae']
