@@ -7,13 +7,18 @@ shell removed (``OMP_NUM_THREADS``, ``OMP_WAIT_POLICY``, ``MKL_NUM_THREADS``):
 
 - ``before``: ``TSCAE_MM_CPU_DEFAULTS=0``, torch's and OpenMP's own settings
   (what the entry points did before the defaults existed);
-- ``after``: the defaults (tscae_mm/utils/cpu_threads.py).
+- ``after``: the defaults (tscae_mm/utils/cpu_threads.py);
+- ``one-thread``: ``OMP_NUM_THREADS=1`` (for reference: what users were told
+  to set by hand).
 
 ``busy`` starts ``--busy-processes`` processes that keep one core each busy
-(a pure-Python loop) for the duration of those measurements. Reports the
-wall-clock of each run (process start to exit) and the median time per
-iteration from its log, and writes them with the machine's description to a
-JSON file. A benchmark, not a test: the figures depend on the machine.
+(a pure-Python loop) for the duration of those measurements. Before each
+``quiet`` measurement the tool waits (up to ``--wait-quiet`` seconds) until
+the CPUs are less than 15 % busy over 2 s (``/proc/stat``), and records the
+busy fraction it saw, so a measurement disturbed by other jobs shows.
+Reports the wall-clock of each run (process start to exit) and the median
+time per iteration from its log, and writes them with the machine's
+description to a JSON file. A benchmark, not a test: the figures depend on the machine.
 
 Example::
 
@@ -45,6 +50,8 @@ def run_demo(setting: str, epochs: int, timeout: int) -> dict:
     env['PYTHONPATH'] = str(REPO_ROOT)
     if setting == 'before':
         env['TSCAE_MM_CPU_DEFAULTS'] = '0'
+    elif setting == 'one-thread':
+        env['OMP_NUM_THREADS'] = '1'
     with tempfile.TemporaryDirectory() as work_dir:
         start = time.perf_counter()
         proc = subprocess.run(
@@ -72,7 +79,37 @@ def run_demo(setting: str, epochs: int, timeout: int) -> dict:
         threads=threads)
 
 
-def measure(setting: str, busy: int, epochs: int, timeout: int) -> dict:
+def cpu_busy_fraction(seconds: float = 2.) -> float:
+    """Fraction of all CPUs' time spent busy over ``seconds``
+    (/proc/stat)."""
+    def sample():
+        with open('/proc/stat') as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1. - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_until_quiet(limit: float) -> float:
+    """Wait up to ``limit`` seconds for the CPUs to be < 15 % busy; return
+    the last busy fraction seen."""
+    deadline = time.time() + limit
+    busy = cpu_busy_fraction()
+    while busy >= 0.15 and time.time() < deadline:
+        busy = cpu_busy_fraction()
+    if busy >= 0.15:
+        print(f'warning: the machine is {busy:.0%} busy before a quiet '
+              'measurement; its figures include that load', flush=True)
+    return busy
+
+
+def measure(setting: str, busy: int, epochs: int, timeout: int,
+            wait_quiet: float) -> dict:
+    busy_before = None if busy else wait_until_quiet(wait_quiet)
     spinners = [
         subprocess.Popen([sys.executable, '-c', SPIN]) for _ in range(busy)
     ]
@@ -84,6 +121,8 @@ def measure(setting: str, busy: int, epochs: int, timeout: int) -> dict:
             proc.kill()
             proc.wait()
     result['load_average_before'] = [round(x, 2) for x in load_before]
+    if busy_before is not None:
+        result['cpu_busy_before'] = round(busy_before, 3)
     return result
 
 
@@ -100,6 +139,9 @@ def main(argv=None) -> None:
                         choices=['quiet', 'busy'])
     parser.add_argument('--timeout', type=int, default=1800,
                         help='seconds allowed per run')
+    parser.add_argument('--wait-quiet', type=float, default=300,
+                        help='seconds to wait for a quiet machine before '
+                        'each quiet measurement (default 300)')
     parser.add_argument('--out', type=Path, help='JSON file to write')
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.busy_processes < 1:
@@ -108,10 +150,12 @@ def main(argv=None) -> None:
     results = {}
     for scenario in args.scenarios:
         busy = args.busy_processes if scenario == 'busy' else 0
-        for setting in ('before', 'after'):
-            result = measure(setting, busy, args.epochs, args.timeout)
+        for setting in ('before', 'after', 'one-thread'):
+            result = measure(setting, busy, args.epochs, args.timeout,
+                             args.wait_quiet)
             results[f'{scenario}/{setting}'] = result
-            print(f'{scenario:5s} {setting:6s}: {result["wall_clock_s"]:7.1f} '
+            print(f'{scenario:5s} {setting:10s}: '
+                  f'{result["wall_clock_s"]:7.1f} '
                   f's wall-clock, median {result["median_iter_s"]} s / '
                   f'iteration; {result["threads"]}', flush=True)
     for scenario in args.scenarios:
@@ -121,7 +165,8 @@ def main(argv=None) -> None:
     report = dict(
         benchmark='demo pre-training (tools/train.py ' + DEMO_CONFIG +
         f', {args.epochs} epoch(s)), with (after) and without (before, '
-        'TSCAE_MM_CPU_DEFAULTS=0) the CPU threading defaults',
+        'TSCAE_MM_CPU_DEFAULTS=0) the CPU threading defaults, and with '
+        'OMP_NUM_THREADS=1 (one-thread)',
         busy_processes=args.busy_processes,
         machine=dict(platform=platform.platform(),
                      processor=platform.processor() or platform.machine(),
