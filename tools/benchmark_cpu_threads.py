@@ -18,7 +18,8 @@ the CPUs are less than 15 % busy over 2 s (``/proc/stat``), and records the
 busy fraction it saw, so a measurement disturbed by other jobs shows.
 Reports the wall-clock of each run (process start to exit) and the median
 time per iteration from its log, and writes them with the machine's
-description to a JSON file. A benchmark, not a test: the figures depend on the machine.
+description to a JSON file. A benchmark, not a test: the figures depend on
+the machine.
 
 Example::
 
