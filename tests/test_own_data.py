@@ -4,6 +4,7 @@ our configs wrap the data set in SeededDataset, and a warning when a changed
 max_epochs no longer matches the schedule."""
 import copy
 import logging
+import os
 
 import pytest
 from mmengine.config import Config
@@ -199,3 +200,9 @@ def test_own_folder_from_a_client_directory(tmp_path):
     assert 'Epoch(train) [1][2/2]' in log  # 64 images, batch 32
     assert (client / 'work_dirs' / 'mine' / 'epoch_1.pth').is_file()
     assert images.is_dir()
+    # CPU threads: run_tool sets OMP_NUM_THREADS (kept); the wait policy is
+    # chosen by the entry point unless the caller's environment has one
+    assert log.count('CPU threads: ') == 1
+    assert 'intra-op (OMP_NUM_THREADS=' in log
+    if 'OMP_WAIT_POLICY' not in os.environ:
+        assert 'OMP_WAIT_POLICY=PASSIVE (set by tscae_mm)' in log
