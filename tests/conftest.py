@@ -1,4 +1,11 @@
-"""Shared fixtures: paths, and the CIFAR-10 JPEG folders from ../shared."""
+"""Shared fixtures: paths, and the CIFAR-10 JPEG folders from ../shared.
+
+The CIFAR-10 archive (``cifar10/{train,test}/<class>/*.jpg``) is the one thing
+the tests take from outside the repository: ``../shared/data/
+cifar10-jpg.tar.gz`` beside the checkout, or the file that
+``TSCAE_CIFAR_ARCHIVE`` names. Without it, the tests that need it skip and
+say why (the ``cifar_archive`` and ``cifar10_root`` fixtures).
+"""
 import os
 import subprocess
 import sys
@@ -9,7 +16,13 @@ import pytest
 from mmengine.registry import DefaultScope
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CIFAR_ARCHIVE = REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg.tar.gz'
+CIFAR_ARCHIVE = Path(
+    os.environ.get(
+        'TSCAE_CIFAR_ARCHIVE',
+        REPO_ROOT.parent / 'shared' / 'data' / 'cifar10-jpg.tar.gz'))
+CIFAR_MISSING = (f'the CIFAR-10 JPEG archive {CIFAR_ARCHIVE} is missing: put '
+                 '../shared beside the checkout or set TSCAE_CIFAR_ARCHIVE '
+                 'to cifar10-jpg.tar.gz (cifar10/{train,test}/<class>/*.jpg)')
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'tscae' / 'tscae_vit-tiny-p4_demo.py'
 
 
@@ -41,11 +54,16 @@ def demo_config() -> Path:
 
 
 @pytest.fixture(scope='session')
-def cifar10_root(tmp_path_factory) -> Path:
-    """../shared's CIFAR-10 (train/, test/ class folders), extracted once."""
+def cifar_archive() -> Path:
+    """The CIFAR-10 JPEG archive; the test skips, saying why, without it."""
     if not CIFAR_ARCHIVE.exists():
-        pytest.fail(f'{CIFAR_ARCHIVE} is missing: the tests need ../shared '
-                    'beside the checkout.')
+        pytest.skip(CIFAR_MISSING)
+    return CIFAR_ARCHIVE
+
+
+@pytest.fixture(scope='session')
+def cifar10_root(tmp_path_factory, cifar_archive) -> Path:
+    """../shared's CIFAR-10 (train/, test/ class folders), extracted once."""
     out = tmp_path_factory.mktemp('cifar10')
     with tarfile.open(CIFAR_ARCHIVE) as archive:
         archive.extractall(out, filter='data')

@@ -20,7 +20,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from PIL import Image
 
-from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
+from conftest import REPO_ROOT, run_tool
 
 BENCHMARKS = REPO_ROOT / 'configs' / 'benchmarks'
 ALL_CONFIGS = sorted(
@@ -130,14 +130,14 @@ def voc_objects(xml_path):
 
 
 @pytest.fixture(scope='module')
-def workspace(tmp_path_factory):
+def workspace(tmp_path_factory, cifar_archive):
     """A folder laid out as the configs expect: data/VOCdevkit and the
     custom data sets, plus a tiny TSCAE checkpoint."""
     root = tmp_path_factory.mktemp('downstream')
     devkit = root / 'data' / 'VOCdevkit'
     run_tool([
         REPO_ROOT / 'tools' / 'make_mini_voc.py', devkit, '--cifar-archive',
-        CIFAR_ARCHIVE, '--trainval', 8, '--test', 4
+        cifar_archive, '--trainval', 8, '--test', 4
     ])
     make_custom_classification(devkit, root / 'data' / 'my_classification')
     make_custom_coco(devkit, root / 'data' / 'my_coco')

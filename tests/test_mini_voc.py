@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
+from conftest import REPO_ROOT, run_tool
 
 TOOL = REPO_ROOT / 'tools' / 'make_mini_voc.py'
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus',
@@ -21,10 +21,10 @@ TRAINVAL, TEST = 6, 4
 
 
 @pytest.fixture(scope='module')
-def devkit(tmp_path_factory):
+def devkit(tmp_path_factory, cifar_archive):
     out = tmp_path_factory.mktemp('mini_voc') / 'VOCdevkit'
     run_tool([
-        TOOL, out, '--cifar-archive', CIFAR_ARCHIVE, '--trainval', TRAINVAL,
+        TOOL, out, '--cifar-archive', cifar_archive, '--trainval', TRAINVAL,
         '--test', TEST, '--seed', 1, '--image-size', 80, 60
     ])
     return out
@@ -146,12 +146,12 @@ def test_toolbox_voc_datasets_read_it(devkit):
     assert len(segmentation) == TRAINVAL // 2
 
 
-def test_refuses_objects_larger_than_the_image(tmp_path):
+def test_refuses_objects_larger_than_the_image(tmp_path, cifar_archive):
     proc = subprocess.run([
         sys.executable,
         str(TOOL),
         str(tmp_path / 'VOCdevkit'), '--cifar-archive',
-        str(CIFAR_ARCHIVE), '--image-size', '64', '48', '--object-size', '40',
+        str(cifar_archive), '--image-size', '64', '48', '--object-size', '40',
         '60'
     ], capture_output=True, text=True)
     assert proc.returncode == 2

@@ -19,7 +19,7 @@ from tscae_mm.evaluation import (
     load_image_list,
 )
 
-from conftest import CIFAR_ARCHIVE, REPO_ROOT, run_tool
+from conftest import REPO_ROOT, run_tool
 
 STUDY = REPO_ROOT / 'configs' / 'study'
 TSCAE_CONFIG = STUDY / 'tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
@@ -225,12 +225,13 @@ def test_every_study_run_resolves_to_what_it_says():
         'randomness.seed=3']
 
 
-def test_prepare_writes_seeded_disjoint_balanced_lists(cifar10_root):
+def test_prepare_writes_seeded_disjoint_balanced_lists(cifar10_root,
+                                                      cifar_archive):
     run_study = load_run_study()
-    run_study.prepare(str(CIFAR_ARCHIVE), str(cifar10_root))
+    run_study.prepare(str(cifar_archive), str(cifar10_root))
     meta = cifar10_root / 'meta'
     first = {p.name: p.read_text() for p in meta.glob('*.txt')}
-    run_study.prepare(str(CIFAR_ARCHIVE), str(cifar10_root))
+    run_study.prepare(str(cifar_archive), str(cifar10_root))
     assert first == {p.name: p.read_text() for p in meta.glob('*.txt')}
 
     def lines(name):
