@@ -141,7 +141,7 @@ def test_bad_momentum_is_explained():
 def test_one_sided_contrast_predicts_only_the_student():
     torch.manual_seed(0)
     head = MODELS.build(
-        dict(type='TokenContrastHead', embed_dims=16, symmetric=False))
+        dict(type='TSCAETokenContrastHead', embed_dims=16, symmetric=False))
     decoded = torch.randn(3, 5, 16, requires_grad=True)
     student = torch.randn(3, 5, 16, requires_grad=True)
     head.eval()  # fixed BatchNorm statistics for the formula
@@ -157,7 +157,7 @@ def test_one_sided_contrast_predicts_only_the_student():
 def test_centred_targets_ignore_what_an_image_shares():
     torch.manual_seed(0)
     head = MODELS.build(
-        dict(type='TokenContrastHead', embed_dims=16, symmetric=False,
+        dict(type='TSCAETokenContrastHead', embed_dims=16, symmetric=False,
              center_targets=True)).eval()
     decoded, student = torch.randn(2, 6, 16), torch.randn(2, 6, 16)
     shared = torch.randn(2, 1, 16) * 10  # one vector per image on top
@@ -171,7 +171,8 @@ def test_centred_targets_ignore_what_an_image_shares():
 
 def test_symmetric_contrast_is_the_reference_formula():
     torch.manual_seed(0)
-    head = MODELS.build(dict(type='TokenContrastHead', embed_dims=16)).eval()
+    head = MODELS.build(dict(type='TSCAETokenContrastHead',
+                             embed_dims=16)).eval()
     decoded, student = torch.randn(2, 4, 16), torch.randn(2, 4, 16)
     cos = lambda a, b: F.cosine_similarity(a, b, dim=-1).mean()  # noqa: E731
     expected = -0.5 * (cos(head.predict(decoded), student) +
@@ -183,7 +184,7 @@ def test_symmetric_contrast_is_the_reference_formula():
 def test_dino_global_target_centres_sharpens_and_stops_gradient():
     head = MODELS.build(
         dict(
-            type='GlobalConsistencyHead',
+            type='TSCAEGlobalConsistencyHead',
             temperature=0.1,
             target_temperature=0.04,
             stop_grad_target=True,
@@ -214,7 +215,7 @@ def test_centering_keeps_one_channel_from_winning_for_every_image():
     the target is that channel for everyone; with a learned center it is
     not."""
     head = MODELS.build(
-        dict(type='GlobalConsistencyHead', stop_grad_target=True,
+        dict(type='TSCAEGlobalConsistencyHead', stop_grad_target=True,
              center_momentum=0., target_temperature=0.1, embed_dims=4))
     student = torch.tensor([[5., 1., 0., 0.], [5., 0., 1., 0.]])
     head.loss(torch.zeros(2, 4), student)  # momentum 0: center = the mean
@@ -224,7 +225,7 @@ def test_centering_keeps_one_channel_from_winning_for_every_image():
 
 
 def test_reference_global_loss_unchanged():
-    head = MODELS.build(dict(type='GlobalConsistencyHead'))
+    head = MODELS.build(dict(type='TSCAEGlobalConsistencyHead'))
     assert not hasattr(head, 'center')
     decoded, student = torch.randn(3, 8), torch.randn(3, 8)
     expected = -(F.softmax(student, -1) *
@@ -234,16 +235,18 @@ def test_reference_global_loss_unchanged():
 
 def test_bad_global_switches_raise():
     with pytest.raises(ValueError, match='target_temperature'):
-        MODELS.build(dict(type='GlobalConsistencyHead',
+        MODELS.build(dict(type='TSCAEGlobalConsistencyHead',
                           target_temperature=0.))
     with pytest.raises(ValueError, match='center_momentum'):
-        MODELS.build(dict(type='GlobalConsistencyHead', center_momentum=1.))
-    head = MODELS.build(dict(type='GlobalConsistencyHead',
+        MODELS.build(dict(type='TSCAEGlobalConsistencyHead',
+                          center_momentum=1.))
+    head = MODELS.build(dict(type='TSCAEGlobalConsistencyHead',
                              center_momentum=0.9, embed_dims=8))
     with pytest.raises(ValueError, match='embed_dims'):
         head.loss(torch.randn(2, 16), torch.randn(2, 16))
     with pytest.raises(ValueError, match='embed_dims'):
-        MODELS.build(dict(type='GlobalConsistencyHead', center_momentum=0.9))
+        MODELS.build(dict(type='TSCAEGlobalConsistencyHead',
+                          center_momentum=0.9))
 
 
 def test_tscae_gives_the_global_center_its_encoder_width():

@@ -41,8 +41,8 @@ def tscae_cfg(token_drop: bool, drop_path_rate: float = 0.) -> dict:
             num_heads=2),
         head=dict(type='TSCAEPixelHead', in_channels=32,
                   patch_size=PATCH_SIZE),
-        contrast_head=dict(type='TokenContrastHead', embed_dims=32),
-        global_head=dict(type='GlobalConsistencyHead'))
+        contrast_head=dict(type='TSCAETokenContrastHead', embed_dims=32),
+        global_head=dict(type='TSCAEGlobalConsistencyHead'))
 
 
 def build(token_drop: bool = False, seed: int = 0, **kwargs):

@@ -81,8 +81,8 @@ def tscae_checkpoint(tmp_path_factory):
                 num_layers=1,
                 num_heads=2),
             head=dict(type='TSCAEPixelHead', in_channels=32, patch_size=8),
-            contrast_head=dict(type='TokenContrastHead', embed_dims=32),
-            global_head=dict(type='GlobalConsistencyHead')))
+            contrast_head=dict(type='TSCAETokenContrastHead', embed_dims=32),
+            global_head=dict(type='TSCAEGlobalConsistencyHead')))
     model.init_weights()
     path = tmp_path_factory.mktemp('tscae') / 'tscae.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)

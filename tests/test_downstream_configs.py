@@ -170,8 +170,8 @@ def tscae_checkpoint(workspace):
             head=dict(
                 type='TSCAEPixelHead', in_channels=TINY_WIDTH, patch_size=8),
             contrast_head=dict(
-                type='TokenContrastHead', embed_dims=TINY_WIDTH),
-            global_head=dict(type='GlobalConsistencyHead')))
+                type='TSCAETokenContrastHead', embed_dims=TINY_WIDTH),
+            global_head=dict(type='TSCAEGlobalConsistencyHead')))
     model.init_weights()
     path = workspace / 'work_dirs' / 'tscae_tiny.pth'
     path.parent.mkdir()

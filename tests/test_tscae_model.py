@@ -37,8 +37,8 @@ def tiny_cfg(token_drop=False, loss_type='simsiam'):
             num_heads=2),
         head=dict(type='TSCAEPixelHead', in_channels=32, patch_size=8),
         contrast_head=dict(
-            type='TokenContrastHead', embed_dims=32, loss_type=loss_type),
-        global_head=dict(type='GlobalConsistencyHead'))
+            type='TSCAETokenContrastHead', embed_dims=32, loss_type=loss_type),
+        global_head=dict(type='TSCAEGlobalConsistencyHead'))
 
 
 def build_model(**kwargs):
@@ -220,4 +220,24 @@ def test_bad_switches_raise():
     with pytest.raises(ValueError, match="out_type='featmap'"):
         MODELS.build(dict(cfg, feature_pyramid=dict(type='Identity')))
     with pytest.raises(ValueError, match='loss_type'):
-        MODELS.build(dict(type='TokenContrastHead', loss_type='l2'))
+        MODELS.build(dict(type='TSCAETokenContrastHead', loss_type='l2'))
+
+
+@pytest.mark.parametrize('old,new', [
+    ('TokenContrastHead', 'TSCAETokenContrastHead'),
+    ('GlobalConsistencyHead', 'TSCAEGlobalConsistencyHead'),
+])
+def test_old_head_names_still_build_and_warn(old, new, monkeypatch):
+    import tscae_mm.models.deprecated_names as deprecated
+    logged = []
+    monkeypatch.setattr(deprecated, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    kwargs = dict(embed_dims=16) if 'Contrast' in old else {}
+    torch.manual_seed(0)
+    legacy = MODELS.build(dict(type=old, **kwargs))
+    torch.manual_seed(0)
+    current = MODELS.build(dict(type=new, **kwargs))
+    assert isinstance(legacy, MODELS.get(new))
+    assert legacy.state_dict().keys() == current.state_dict().keys()
+    assert logged == [f"type='{old}' is deprecated and will be removed in "
+                      f"tscae_mm 0.3: write type='{new}' (the same module)."]

@@ -34,11 +34,11 @@ model = dict(
         num_heads=3),
     head=dict(type='TSCAEPixelHead', in_channels=192, patch_size=4),
     contrast_head=dict(
-        type='TokenContrastHead',
+        type='TSCAETokenContrastHead',
         embed_dims=192,
         symmetric=False,  # recommended; the reference's is two-way (True)
         norm_cfg=dict(type='SyncBNAnyDevice')),
-    global_head=dict(type='GlobalConsistencyHead'),
+    global_head=dict(type='TSCAEGlobalConsistencyHead'),
     init_cfg=[
         dict(type='Xavier', layer='Linear', distribution='uniform'),
         dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)

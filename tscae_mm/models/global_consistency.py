@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 
 
 @MODELS.register_module()
-class GlobalConsistencyHead(BaseModule):
+class TSCAEGlobalConsistencyHead(BaseModule):
     """Cross-entropy over channels between softmax(g_S) and log-softmax(d_g).
 
     g_S, the student's global feature (see ``TSCAEEncoderOutput``), is the
@@ -56,11 +56,11 @@ class GlobalConsistencyHead(BaseModule):
         for name, value in (('temperature', temperature),
                             ('target_temperature', target_temperature)):
             if value <= 0:
-                raise ValueError(f'GlobalConsistencyHead: {name} must be '
+                raise ValueError(f'TSCAEGlobalConsistencyHead: {name} must be '
                                  f'positive, got {value}.')
         if center_momentum is not None and not 0 <= center_momentum < 1:
-            raise ValueError('GlobalConsistencyHead: center_momentum must be '
-                             f'in [0, 1), got {center_momentum}.')
+            raise ValueError('TSCAEGlobalConsistencyHead: center_momentum '
+                             f'must be in [0, 1), got {center_momentum}.')
         self.temperature = temperature
         self.target_temperature = target_temperature
         self.stop_grad_target = stop_grad_target
@@ -69,7 +69,7 @@ class GlobalConsistencyHead(BaseModule):
         if center_momentum is not None:
             if embed_dims is None:
                 raise ValueError(
-                    'GlobalConsistencyHead: center_momentum needs '
+                    'TSCAEGlobalConsistencyHead: center_momentum needs '
                     "embed_dims (the encoder's width) for the center; TSCAE "
                     'fills it in, a head built alone must be given it.')
             self.register_buffer('center', torch.zeros(1, embed_dims))
@@ -91,9 +91,10 @@ class GlobalConsistencyHead(BaseModule):
         if self.center_momentum is not None:
             if target.shape[-1] != self.center.shape[-1]:
                 raise ValueError(
-                    f'GlobalConsistencyHead: g_S is {target.shape[-1]} wide '
-                    f'but the center is {self.center.shape[-1]}; set '
-                    "global_head.embed_dims to the encoder's width.")
+                    'TSCAEGlobalConsistencyHead: g_S is '
+                    f'{target.shape[-1]} wide but the center is '
+                    f'{self.center.shape[-1]}; set global_head.embed_dims to '
+                    "the encoder's width.")
             target = target - self.center
             if self.training:
                 self._update_center(student_global.detach().float())

@@ -10,7 +10,7 @@ LOSS_TYPES = ('simsiam', 'infonce')
 
 
 @MODELS.register_module()
-class TokenContrastHead(BaseModule):
+class TSCAETokenContrastHead(BaseModule):
     """SimSiam-style predictor and loss between d_M and h_S at each M position.
 
     The predictor is ``Linear(D, D/r) -> BatchNorm -> ReLU -> Linear(D/r, D)``
@@ -56,10 +56,10 @@ class TokenContrastHead(BaseModule):
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if loss_type not in LOSS_TYPES:
-            raise ValueError(f'TokenContrastHead: loss_type must be one of '
-                             f'{LOSS_TYPES}, got {loss_type!r}.')
+            raise ValueError('TSCAETokenContrastHead: loss_type must be one '
+                             f'of {LOSS_TYPES}, got {loss_type!r}.')
         if temperature <= 0:
-            raise ValueError('TokenContrastHead: temperature must be '
+            raise ValueError('TSCAETokenContrastHead: temperature must be '
                              f'positive, got {temperature}.')
         hidden = embed_dims // reduction
         self.predictor = nn.Sequential(

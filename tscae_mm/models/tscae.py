@@ -23,8 +23,8 @@ class TSCAE(BaseSelfSupervisor):
             ``masked_pretraining=True``.
         neck (dict): :class:`TSCAETeacherDecoder` config.
         head (dict): :class:`TSCAEPixelHead` config.
-        contrast_head (dict): :class:`TokenContrastHead` config.
-        global_head (dict): :class:`GlobalConsistencyHead` config.
+        contrast_head (dict): :class:`TSCAETokenContrastHead` config.
+        global_head (dict): :class:`TSCAEGlobalConsistencyHead` config.
         target_momentum (float, optional): Compute the student-side targets
             (h_S and g_S) with a momentum copy of the encoder (BYOL, iBOT,
             data2vec), kept by mmpretrain's :class:`CosineEMA`: each step

@@ -25,14 +25,14 @@ model = dict(
         norm_pix=False,
         loss_weight=1.),
     contrast_head=dict(
-        type='TokenContrastHead',
+        type='TSCAETokenContrastHead',
         norm_cfg=dict(type='SyncBN'),
         embed_dims=768,
         reduction=4,
         loss_type='simsiam',
         loss_weight=1.),
     global_head=dict(
-        type='GlobalConsistencyHead',
+        type='TSCAEGlobalConsistencyHead',
         temperature=1.,
         stop_grad_target=False,
         loss_weight=1.),
