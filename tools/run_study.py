@@ -768,6 +768,8 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         run = RUNS.get(parse_key(name)[0])
         frozen = eval_file(name) or {}
         ft = eval_file(name, '_finetune') or {}
+        if not frozen and not ft and name not in previous:
+            continue  # not evaluated (yet): no row
         entry = dict(
             label='random init' if run is None else run.label,
             method=RANDOM_INIT if run is None else run.method,
