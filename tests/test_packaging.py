@@ -70,3 +70,23 @@ def test_tree_is_clean_under_the_lint_configuration():
     proc = subprocess.run([ruff, 'check', '--no-cache', str(REPO_ROOT)],
                           capture_output=True, text=True, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_metafile_lists_every_tscae_config_and_the_index_imports_it():
+    import yaml
+    index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
+    assert index['Import'] == ['configs/tscae/metafile.yml']
+    meta = yaml.safe_load(
+        (REPO_ROOT / 'configs' / 'tscae' / 'metafile.yml').read_text())
+    listed = {m['Config'] for m in meta['Models']}
+    configs = {f'configs/tscae/{p.name}'
+               for p in (REPO_ROOT / 'configs' / 'tscae').glob('*.py')}
+    assert listed == configs
+    assert all((REPO_ROOT / c).is_file() for c in listed)
+    readme = (REPO_ROOT / 'configs' / 'tscae' / 'README.md').read_text()
+    assert meta['Collections'][0]['README'] == 'configs/tscae/README.md'
+    assert '@article{huang2026tscae' in readme
+    # the results table is the report stage's, between its markers
+    table = readme.split('<!-- results: written by tools/run_study.py, '
+                         'do not edit -->')[1].split('<!-- end of results')[0]
+    assert '| random init |' in table and '| MAE | clean |' in table

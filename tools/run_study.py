@@ -296,6 +296,8 @@ DEFAULT_RUNS = [
 ]
 TABLES_BEGIN = '<!-- tables: written by tools/run_study.py, do not edit -->'
 TABLES_END = '<!-- end of tables -->'
+RESULTS_BEGIN = '<!-- results: written by tools/run_study.py, do not edit -->'
+RESULTS_END = '<!-- end of results -->'
 MAX_EPOCHS = 6
 
 
@@ -745,6 +747,13 @@ def fmt(value: Optional[float], digits: int = 1) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
+def has_figures(entry: Optional[dict]) -> bool:
+    """Whether a study.json entry holds an evaluation."""
+    return bool(entry) and any(
+        entry.get(key) is not None
+        for key in ('knn_top1', 'linear_top1', 'finetune_top1'))
+
+
 def report(names: List[str], work_dir: str, out: str) -> None:
     """Collect every figure into ``out``: study.json, tables.md, PNGs."""
     import platform
@@ -768,7 +777,7 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         run = RUNS.get(parse_key(name)[0])
         frozen = eval_file(name) or {}
         ft = eval_file(name, '_finetune') or {}
-        if not frozen and not ft and name not in previous:
+        if not frozen and not ft and not has_figures(previous.get(name)):
             continue  # not evaluated (yet): no row
         entry = dict(
             label='random init' if run is None else run.label,
@@ -805,7 +814,8 @@ def report(names: List[str], work_dir: str, out: str) -> None:
                 entry[key] = value
         entries[name] = entry
     for name, entry in previous.items():  # runs not reported this time
-        entries.setdefault(name, entry)
+        if has_figures(entry):
+            entries.setdefault(name, entry)
     for entry in entries.values():  # JSON turned the epochs into strings
         if entry.get('knn_curve'):
             entry['knn_curve'] = {
@@ -941,6 +951,18 @@ def report(names: List[str], work_dir: str, out: str) -> None:
     with open(osp.join(out, 'tables.md'), 'w') as f:
         f.write('<!-- written by tools/run_study.py (report stage) -->\n\n' +
                 tables)
+    # configs/tscae/README.md carries the seeded comparison
+    method_readme = osp.join(REPO_ROOT, 'configs', 'tscae', 'README.md')
+    if osp.exists(method_readme):
+        with open(method_readme) as f:
+            text = f.read()
+        begin, end = RESULTS_BEGIN, RESULTS_END
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = (head + begin + '\n' + comparison_table(comparison) +
+                    '\n' + rest[rest.index(end):])
+            with open(method_readme, 'w') as f:
+                f.write(text)
     # docs/results.md carries the same tables between two markers
     results_md = osp.join(osp.dirname(out), 'results.md')
     if osp.exists(results_md):
@@ -1026,7 +1048,7 @@ def comparison_plot(records: List[dict], path: str) -> None:
         ax.set_xticks(range(len(shown)))
         ax.set_xticklabels([
             f"{r['label']}{' (eq. time)' if r['equal_time'] else ''}, "
-            f"{r['images']}, n={len(r['seeds'])}" for r in shown
+            f"{r['images']}, n={r[f'{metric}_n']}" for r in shown
         ], rotation=60, ha='right', fontsize=7)
         low = min((r[f'{metric}_min'] for r in shown), default=0)
         ax.set_ylim(max(0, low - 5), None)
