@@ -4,45 +4,12 @@
 # teacher-decoder size (2 layers x 192, 3 heads) instead of MAE's 512-wide
 # 8-layer one, which would dwarf this encoder. Data, crop, flip, optimiser,
 # schedule and seed are the TSCAE study config's.
-_base_ = './tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
+_base_ = [
+    './tscae_vit-tiny-d6-p4_6e_cifar10-5k.py',
+    '../_base_/models/mae_vit-tiny-d6-p4.py'
+]
 
-model = dict(
-    _delete_=True,
-    type='MAE',
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[125.307, 122.961, 113.8575],
-        std=[51.5865, 50.847, 51.255],
-        to_rgb=True),
-    backbone=dict(
-        type='MAEViT',
-        arch=dict(
-            embed_dims=192,
-            num_layers=6,
-            num_heads=3,
-            feedforward_channels=768),
-        img_size=32,
-        patch_size=4,
-        mask_ratio=0.75),
-    neck=dict(
-        type='MAEPretrainDecoder',
-        num_patches=64,
-        patch_size=4,
-        in_chans=3,
-        embed_dim=192,
-        decoder_embed_dim=192,
-        decoder_depth=2,
-        decoder_num_heads=3,
-        mlp_ratio=4.),
-    head=dict(
-        type='MAEPretrainHead',
-        norm_pix=True,
-        patch_size=4,
-        loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-    init_cfg=[
-        dict(type='Xavier', layer='Linear', distribution='uniform'),
-        dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)
-    ])
+model = {{_base_.mae_vit_tiny_d6_p4}}
 
 # The same augmentation; MAE draws its masks inside the model.
 train_pipeline = [

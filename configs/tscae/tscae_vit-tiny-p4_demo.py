@@ -5,44 +5,14 @@
 # with the recommended one-way token contrast (configs/_base_/
 # tscae_recommended.py; README, "Which configuration"):
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
-_base_ = '../_base_/tscae_runtime.py'
+_base_ = [
+    '../_base_/models/tscae_vit-tiny-d6-p4.py',
+    '../_base_/schedules/tscae_adamw.py',
+    '../_base_/tscae_runtime.py',
+]
 
-model = dict(
-    type='TSCAE',
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[125.307, 122.961, 113.8575],
-        std=[51.5865, 50.847, 51.255],
-        to_rgb=True),
-    backbone=dict(
-        type='TSCAEViT',
-        arch=dict(
-            embed_dims=192,
-            num_layers=6,
-            num_heads=3,
-            feedforward_channels=768),
-        img_size=32,
-        patch_size=4,
-        masked_pretraining=True,
-        token_drop=False),
-    neck=dict(
-        type='TSCAETeacherDecoder',
-        patch_resolution=8,
-        in_channels=192,
-        embed_dims=192,
-        num_layers=2,
-        num_heads=3),
-    head=dict(type='TSCAEPixelHead', in_channels=192, patch_size=4),
-    contrast_head=dict(
-        type='TSCAETokenContrastHead',
-        embed_dims=192,
-        symmetric=False,  # recommended; the reference's is two-way (True)
-        norm_cfg=dict(type='SyncBNAnyDevice')),
-    global_head=dict(type='TSCAEGlobalConsistencyHead'),
-    init_cfg=[
-        dict(type='Xavier', layer='Linear', distribution='uniform'),
-        dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)
-    ])
+# recommended; the reference's is two-way (True)
+model = dict(contrast_head=dict(symmetric=False))
 
 train_pipeline = [
     dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
@@ -74,22 +44,7 @@ train_dataloader = dict(
             with_label=False,
             pipeline=train_pipeline)))
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1e-3 * 64 / 256, betas=(0.9, 0.95),
-        weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'ln': dict(decay_mult=0.),
-            'norm': dict(decay_mult=0.),
-            'bias': dict(decay_mult=0.),
-            'pos_embed': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'visible_token': dict(decay_mult=0.),
-            'global_query_pos': dict(decay_mult=0.),
-        }))
+optim_wrapper = dict(optimizer=dict(lr=1e-3 * 64 / 256))
 max_epochs = 3
 param_scheduler = [
     dict(
