@@ -367,6 +367,8 @@ def test_plain_and_pass_statistics_run_on_the_study_model():
 def test_prepare_names_what_is_missing(tmp_path):
     run_study = load_run_study()
     with pytest.raises(FileNotFoundError, match='pass --archive'):
+        run_study.prepare(None, str(tmp_path / 'cifar10'))
+    with pytest.raises(FileNotFoundError, match='pass --archive'):
         run_study.prepare(str(tmp_path / 'missing.tar.gz'),
                           str(tmp_path / 'cifar10'))
     root = tmp_path / 'small'

@@ -1,6 +1,7 @@
 """k-NN and linear-probe accuracy of a frozen encoder on labelled image lists.
 
-Examples (the study's data; ``python tools/run_study.py --stages prepare``)::
+Examples (the study's data: ``python tools/run_study.py --stages prepare
+--archive ...``)::
 
     python tools/evaluate_encoder.py \
         configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py \

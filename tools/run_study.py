@@ -5,7 +5,7 @@ degraded pre-training images.
 Stages (all by default, in this order; each skips what is already done and
 resumes an interrupted pre-training or fine-tuning run from its last epoch):
 
-- ``prepare``: extract ``../shared/data/cifar10-jpg.tar.gz`` to
+- ``prepare``: extract the CIFAR-10 JPEG archive (``--archive``) to
   ``data/cifar10`` and write the image lists to ``data/cifar10/meta``:
   ``pretrain_5k.txt`` (500 training images per class, drawn with seed 0, no
   labels: the pre-training set), ``train_5k.txt`` (the same images with
@@ -29,7 +29,8 @@ resumes an interrupted pre-training or fine-tuning run from its last epoch):
 Usage::
 
     python tools/run_study.py                      # everything (about 2 h)
-    python tools/run_study.py --stages prepare     # data only
+    python tools/run_study.py --stages prepare \
+        --archive ../shared/data/cifar10-jpg.tar.gz  # data only
     python tools/run_study.py --runs tscae mae --stages pretrain
 """
 import argparse
@@ -287,7 +288,8 @@ SEEDED_RUNS = [
     'mae_equal_time', f'mae_{DEGRADATION}', f'tscae_recommended_{DEGRADATION}'
 ]
 COMMANDS = [
-    'python tools/run_study.py --stages prepare',
+    'python tools/run_study.py --stages prepare --archive '
+    '../shared/data/cifar10-jpg.tar.gz',
     '# seed 0 of the single-seed study and the screening: docs/results.md',
     'python tools/run_study.py --stages pretrain evaluate --runs '
     'mae_blur4 mae_noise5  # the degradation search (MAE, seed 0)',
@@ -344,11 +346,16 @@ def add_wallclock(path: str, seconds: float) -> None:
 
 
 # ----------------------------------------------------------------- prepare
-def prepare(archive: str, data_root: str) -> None:
+def prepare(archive: Optional[str], data_root: str) -> None:
     """Extract the archive (once) and write the seeded image lists."""
     if not all(
             osp.isdir(osp.join(data_root, split, c)) for split in
         ('train', 'test') for c in CLASSES):
+        if archive is None:
+            raise FileNotFoundError(
+                f'{data_root} does not hold the CIFAR-10 images yet: pass '
+                '--archive (the CIFAR-10 JPEG archive, cifar10/{train,test}/'
+                '<class>/*.jpg, e.g. ../shared/data/cifar10-jpg.tar.gz).')
         if not osp.exists(archive):
             raise FileNotFoundError(
                 f'{archive} not found: pass --archive (the CIFAR-10 JPEG '
@@ -1080,8 +1087,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'the image lists stay fixed')
     parser.add_argument(
         '--archive',
-        default=osp.join(REPO_ROOT, '..', 'shared', 'data',
-                         'cifar10-jpg.tar.gz'))
+        help='the CIFAR-10 JPEG archive (cifar10/{train,test}/<class>/*.jpg, '
+        'e.g. ../shared/data/cifar10-jpg.tar.gz); needed by the prepare '
+        'stage until --data-root holds the extracted images')
     parser.add_argument(
         '--data-root', default=osp.join(REPO_ROOT, 'data', 'cifar10'))
     parser.add_argument(
