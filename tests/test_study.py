@@ -404,7 +404,11 @@ def test_report_keeps_committed_figures_and_tables_the_screening(tmp_path):
                         knn_curve={'3': 27.5}, losses={},
                         collapse_stats={'3': stats})))
     (out / 'study.json').write_text(json.dumps(previous))
+    method_readme = REPO_ROOT / 'configs' / 'tscae' / 'README.md'
+    before = method_readme.read_text()
     run_study.report(['tscae'], str(tmp_path / 'no_work_dirs'), str(out))
+    # only the checkout that holds `out` is written to
+    assert method_readme.read_text() == before
     study = json.loads((out / 'study.json').read_text())
     assert study['runs']['tscae']['knn_top1'] == 29.4
     assert study['runs']['screen_ema']['screening'] is True

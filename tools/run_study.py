@@ -295,8 +295,7 @@ COMMANDS = [
     'mae_blur4 mae_noise5  # the degradation search (MAE, seed 0)',
     'python tools/run_study.py --stages pretrain evaluate finetune --runs ' +
     ' '.join(SEEDED_RUNS) + ' --seeds 0 1',
-    'python tools/run_study.py --stages report --runs <every run> '
-    '--seeds 0 1',
+    'python tools/run_study.py --stages report --runs all --seeds 0 1',
 ]
 DEFAULT_RUNS = [
     name for name, run in RUNS.items()
@@ -965,7 +964,10 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         f.write('<!-- written by tools/run_study.py (report stage) -->\n\n' +
                 tables)
     # configs/tscae/README.md carries the seeded comparison
-    method_readme = osp.join(REPO_ROOT, 'configs', 'tscae', 'README.md')
+    # (the checkout that holds `out`, i.e. docs/results of this repository)
+    method_readme = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(out))), 'configs', 'tscae',
+        'README.md')
     if osp.exists(method_readme):
         with open(method_readme) as f:
             text = f.read()
@@ -1078,7 +1080,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--stages', nargs='+', choices=STAGES, default=list(STAGES))
     parser.add_argument(
-        '--runs', nargs='+', choices=list(RUNS), default=DEFAULT_RUNS)
+        '--runs', nargs='+', choices=['all', *RUNS], default=DEFAULT_RUNS,
+        help='runs of the stages (default: the study\'s, screening and '
+        'diagnostics left out); all: every run (e.g. for the report)')
     parser.add_argument(
         '--seeds', nargs='+', type=int, default=[SEED],
         help='seeds of each run (default: 0). Seed 0 works in '
@@ -1101,7 +1105,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    keys = [run_key(name, seed) for name in args.runs for seed in args.seeds]
+    runs = list(RUNS) if 'all' in args.runs else args.runs
+    keys = [run_key(name, seed) for name in runs for seed in args.seeds]
     if 'prepare' in args.stages:
         prepare(args.archive, args.data_root)
     if 'pretrain' in args.stages:
