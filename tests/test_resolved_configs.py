@@ -18,7 +18,8 @@ CONFIGS = sorted(p for p in (REPO_ROOT / 'configs').rglob('*.py')
                  if '_base_' not in p.parts)
 # variables that base files define only for `{{_base_.<name>}}` in their
 # children; no runner or toolbox reads them
-HELPER_VARIABLES = ('tscae_recommended', 'mae_vit_tiny_d6_p4')
+HELPER_VARIABLES = ('tscae_recommended', 'vit_tiny_d6_arch',
+                    'cifar10_selfsup_preprocessor')
 
 
 def resolved(path: Path) -> dict:

@@ -8,7 +8,10 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=work_dirs/study/tscae/epoch_6.pth \
 #       model.backbone.init_cfg.prefix=backbone.
-_base_ = 'mmpretrain::_base_/default_runtime.py'
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/models/vit-tiny-d6-p4_parts.py'
+]
 custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
 runner_type = 'ReliableRunner'
 
@@ -21,11 +24,7 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='TSCAEViT',
-        arch=dict(
-            embed_dims=192,
-            num_layers=6,
-            num_heads=3,
-            feedforward_channels=768),
+        arch={{_base_.vit_tiny_d6_arch}},
         img_size=32,
         patch_size=4,
         out_type='avg_featmap',

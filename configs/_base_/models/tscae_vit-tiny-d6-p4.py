@@ -2,20 +2,14 @@
 # instead of 12, 4 px patches on 32 px images (8 x 8 patches); teacher decoder
 # 2 layers at the encoder's width. The reference's losses; the demo switches
 # on the recommended one-way contrast.
+_base_ = './vit-tiny-d6-p4_parts.py'
+
 model = dict(
     type='TSCAE',
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[125.307, 122.961, 113.8575],
-        std=[51.5865, 50.847, 51.255],
-        to_rgb=True),
+    data_preprocessor={{_base_.cifar10_selfsup_preprocessor}},
     backbone=dict(
         type='TSCAEViT',
-        arch=dict(
-            embed_dims=192,
-            num_layers=6,
-            num_heads=3,
-            feedforward_channels=768),
+        arch={{_base_.vit_tiny_d6_arch}},
         img_size=32,
         patch_size=4,
         masked_pretraining=True,
