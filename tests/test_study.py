@@ -1,6 +1,5 @@
 """The study's evaluation (k-NN, linear probe, encoder loading), its data
 preparation and its configs (tools/run_study.py, docs/results.md)."""
-import importlib.util
 import json
 
 import numpy as np
@@ -41,11 +40,9 @@ def save_initialised_model(config, path):
 
 
 def load_run_study():
-    spec = importlib.util.spec_from_file_location(
-        'run_study', REPO_ROOT / 'tools' / 'run_study.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The study's API (tools/run_study.py is its command line)."""
+    from tscae_mm.study import runner
+    return runner
 
 
 # ------------------------------------------------------------ k-NN / probe
