@@ -1,4 +1,5 @@
-"""tools/benchmark_pretrain.py and tools/benchmark_data.py, tiny settings."""
+"""tools/benchmark_pretrain.py (tscae_mm/benchmark/pretrain.py) and
+tools/benchmark_data.py, tiny settings."""
 import importlib.util
 import json
 import shutil
@@ -29,7 +30,10 @@ def load_tool(name):
 
 @pytest.fixture(scope='module')
 def pretrain_tool():
-    return load_tool('benchmark_pretrain')
+    """The benchmark's module (tools/benchmark_pretrain.py is its command
+    line)."""
+    from tscae_mm.benchmark import pretrain
+    return pretrain
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,1 @@
+"""Benchmarks of the package (their command lines are in tools/)."""
