@@ -7,8 +7,8 @@ are imported, without importing them (see
 constructor in MMEngine's ``OPTIM_WRAPPER_CONSTRUCTORS``.
 """
 from .layer_decay import (
-                          BackboneLayerDecayOptimWrapperConstructor,
-                          model_layer_depth,
+    BackboneLayerDecayOptimWrapperConstructor,
+    model_layer_depth,
 )
 from .registration import register_downstream_backbones, registered_toolboxes
 

@@ -5,18 +5,18 @@
 :mod:`tscae_mm.utils.checkpoint_safety` for the opt-in for trusted files.
 """
 from .checkpoint_safety import (
-                                ALLOW_UNSAFE_ENV,
-                                UnsafeCheckpointError,
-                                allow_unsafe_checkpoint_load,
-                                register_checkpoint_safe_globals,
+    ALLOW_UNSAFE_ENV,
+    UnsafeCheckpointError,
+    allow_unsafe_checkpoint_load,
+    register_checkpoint_safe_globals,
 )
 from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
 from .launch import (
-                                build_runner,
-                                default_work_dir,
-                                enable_amp,
-                                fit_amp_to_device,
-                                prepare_launcher,
+    build_runner,
+    default_work_dir,
+    enable_amp,
+    fit_amp_to_device,
+    prepare_launcher,
 )
 
 __all__ = [

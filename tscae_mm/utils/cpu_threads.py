@@ -2,10 +2,10 @@
 
 On a CPU that another job also uses, torch's OpenMP threads spin while they
 wait for each other; when the OS deschedules one, the others burn its time
-slice. Measured on 2 cores beside one other busy training process
-(``python tools/benchmark_cpu_threads.py``, docs/benchmarks.md): the demo's
-iterations took up to 8-11 s with OpenMP's defaults and about 2 s with
-``OMP_WAIT_POLICY=PASSIVE`` (threads sleep while they wait) or one thread.
+slice. On 2 cores beside one other busy training process, one demo epoch
+took 221 s with OpenMP's defaults and 66 s with ``OMP_WAIT_POLICY=PASSIVE``
+(threads sleep while they wait); ``python tools/benchmark_cpu_threads.py``
+measures it against a spinning process (docs/benchmarks.md, "CPU threads").
 
 What the package chooses, each only where the user has not:
 
