@@ -1,5 +1,6 @@
 """The runs of the CPU-sized study (docs/results.md): what each trains,
 its seeds and the settings the comparison groups them into."""
+import functools
 import os.path as osp
 import sys
 from typing import Dict, NamedTuple, Optional, Tuple
@@ -37,15 +38,20 @@ class Run(NamedTuple):
     # extra ``--cfg-options`` of the pre-training command (e.g. a
     # degradation of the pre-training images on top of a degraded config)
     options: Tuple[str, ...] = ()
-    # pre-training epochs when the config's differ from the study's 6 (the
-    # equal-time MAE); the config's train_cfg.max_epochs must agree
-    max_epochs: Optional[int] = None
 
     @property
     def epochs(self) -> int:
-        if self.max_epochs is not None:
-            return self.max_epochs
-        return SCREENING_EPOCHS if self.screening else MAX_EPOCHS
+        """Pre-training epochs: the config's ``train_cfg.max_epochs`` (6,
+        22 for the equal-time MAE); SCREENING_EPOCHS for a screening run."""
+        return SCREENING_EPOCHS if self.screening else config_epochs(
+            self.config)
+
+
+@functools.lru_cache(maxsize=None)
+def config_epochs(config: str) -> int:
+    """``train_cfg.max_epochs`` of a config of this checkout."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO_ROOT, config)).train_cfg.max_epochs
 
 
 def run_key(name: str, seed: int) -> str:
@@ -126,7 +132,7 @@ RUNS: Dict[str, Run] = {
     # epochs were counted)
     'mae_equal_time':
     Run('configs/study/mae_vit-tiny-d6-p4_equal-time-22e_cifar10-5k.py',
-        'MAE', 'mae', 'clean', max_epochs=22),
+        'MAE', 'mae', 'clean'),
     # the runner-up of the screening, continued to 6 epochs as well
     'tscae_one_sided_stop_grad_global':
     Run(SCREENING + 'one-sided_stop-grad-global.py',

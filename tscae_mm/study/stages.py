@@ -23,6 +23,7 @@ from .runs import (
     REPO_ROOT,
     RUNS,
     SEED,
+    config_epochs,
     parse_key,
     run_key,
 )
@@ -386,9 +387,7 @@ def finetune_options(key: str, work_dir: str) -> List[str]:
 
 def finetune(keys: List[str], work_dir: str) -> None:
     """Fine-tune each pre-trained encoder and the random init."""
-    from mmengine.config import Config
-    epochs = Config.fromfile(osp.join(REPO_ROOT,
-                                      FINETUNE_CONFIG)).train_cfg.max_epochs
+    epochs = config_epochs(FINETUNE_CONFIG)
     for key in with_random_init(keys):
         name = parse_key(key)[0]
         ft_dir = osp.join(work_dir, 'finetune', key)
