@@ -226,6 +226,53 @@ def test_reads_the_cifar10_python_batches(tmp_path):
     assert background[2] == pytest.approx(128, abs=3)
 
 
+def object_photo_indices(year_dir, split):
+    """{n}: which photo of its class each object of ``split`` is, read from
+    its colour (write_cifar_python: green 40 n)."""
+    indices = set()
+    for image_id in read_ids(year_dir / 'ImageSets' / 'Main' /
+                             f'{split}.txt'):
+        image = np.asarray(Image.open(year_dir / 'JPEGImages' /
+                                      f'{image_id}.jpg'), dtype=float)
+        labels = np.asarray(Image.open(year_dir / 'SegmentationClass' /
+                                       f'{image_id}.png'))
+        for label in set(np.unique(labels)) - {0, 255}:
+            green = np.median(image[labels == label][:, 1])
+            indices.add(int(round(green / 40)))
+    return indices
+
+
+def test_evaluation_splits_show_photos_of_their_own(tmp_path):
+    """VOC2007 test and VOC2012 val are made of photos no training split
+    uses: of 5 photos per class (2 trainval + 1 test per year), the
+    training splits get photos 0-2, VOC2007 test photo 3, VOC2012 val 4."""
+    batches = tmp_path / 'cifar-10-batches-py'
+    write_cifar_python(batches, per_class=5)
+    devkit = tmp_path / 'VOCdevkit'
+    proc = run_make_mini_voc(devkit, '--cifar-python', batches)
+    assert proc.returncode == 0, proc.stderr
+    voc07, voc12 = devkit / 'VOC2007', devkit / 'VOC2012'
+    assert object_photo_indices(voc07, 'test') == {3}
+    assert object_photo_indices(voc12, 'val') == {4}
+    assert object_photo_indices(voc07, 'trainval') | object_photo_indices(
+        voc12, 'train') <= {0, 1, 2}
+
+
+def test_image_pool_split_is_disjoint_and_proportional():
+    from tscae_mm.datasets.mini_voc import ImagePool, SourceError
+    pool = ImagePool({'cat': ('cat', list(range(100)))},
+                     {'frog': list(range(10))})
+    parts = pool.split([6, 1, 3])
+    assert [len(p.objects['cat'][1]) for p in parts] == [60, 10, 30]
+    assert [len(p.backgrounds['frog']) for p in parts] == [6, 1, 3]
+    assert sum((p.objects['cat'][1] for p in parts), []) == list(range(100))
+    # a tiny share still gets a photo of every class
+    tiny = pool.split([1000, 1, 1])
+    assert [len(p.backgrounds['frog']) for p in tiny] == [8, 1, 1]
+    with pytest.raises(SourceError, match='class frog has 2 photos'):
+        ImagePool({}, {'frog': [0, 1]}).split([1, 1, 1])
+
+
 def test_refuses_a_cifar_pickle_that_holds_other_objects(tmp_path):
     batches = tmp_path / 'cifar-10-batches-py'
     write_cifar_python(batches, per_class=5,

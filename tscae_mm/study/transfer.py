@@ -1,0 +1,373 @@
+"""The transfer benchmark of docs/results.md ("Transfer"): the study's
+encoders (random init, MAE, TSCAE reference, TSCAE recommended; one
+pre-training per seed) fine-tuned for detection, semantic segmentation and
+multi-label classification on a generated VOCdevkit, through the benchmark
+configs and ``tools/train.py``, each with the seed of its encoder.
+
+Stages (each skips what is done; an interrupted fine-tuning resumes from its
+last checkpoint):
+
+- ``data``: write the VOCdevkit (``tscae_mm.datasets.mini_voc``) from the
+  CIFAR-10 test images that the study's ``prepare`` stage extracted (the
+  study pre-trains on CIFAR-10 train images only).
+- ``finetune``: ``tools/train.py <task config> --resume`` per task, encoder
+  and seed; the toolbox's own metric, as logged at the end of the run, goes
+  to ``<work-dir>/results/<task>_<encoder>[-seed<s>].json``.
+- ``report``: ``docs/results/transfer.json`` and the tables and verdicts in
+  docs/results.md, between the transfer markers.
+"""
+import json
+import os.path as osp
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+from .comparison import summarise, verdict
+from .runs import PYTHON, RANDOM_INIT, REPO_ROOT, RUNS, run_key
+from .stages import (
+    add_wallclock,
+    checkpoint_path,
+    load_json,
+    log,
+    run_command,
+    save_json,
+    scalar_records,
+)
+
+STAGES = ('data', 'finetune', 'report')
+# the VOCdevkit of the benchmark configs (their data_root), relative to the
+# checkout, and how it is made
+DATA_ROOT = 'data/transfer-voc/VOCdevkit'
+DATA = dict(trainval=2000, test=500, image_size=(96, 72),
+            object_size=(36, 56), max_objects=3, seed=0)
+SEEDS = (0, 1)
+
+
+class Task(NamedTuple):
+    """One downstream task: its config, the metric it is judged by and how
+    to read that metric from the run's logged scalars."""
+    config: str
+    metric: str  # the key the toolbox logs
+    label: str
+    scale: float = 1.  # to percent
+
+
+TASKS: Dict[str, Task] = {
+    'detection':
+    Task('configs/benchmarks/mmdet/tscae_vit-tiny-d6-p4_faster-rcnn_fpn_'
+         '1xb4-600i_transfer-voc0712.py', 'pascal_voc/mAP',
+         'detection, VOC mAP at IoU 0.5 (VOC2007 test)', 100.),
+    'segmentation':
+    Task('configs/benchmarks/mmseg/tscae_vit-tiny-d6-p4_upernet_1xb8-800i_'
+         'transfer-voc12aug.py', 'mIoU', 'segmentation, mIoU (VOC2012 val)'),
+    'classification':
+    Task('configs/benchmarks/mmpretrain/tscae_vit-tiny-d6-p4_ft-1xb16-8e_'
+         'transfer-voc07.py', 'multi-label/mAP',
+         'multi-label classification, mAP (VOC2007 test)'),
+}
+# encoder name -> the study run whose last checkpoint it is (None: the
+# encoder's random initialisation, drawn with the run's seed)
+ENCODERS: Dict[str, Optional[str]] = {
+    RANDOM_INIT: None,
+    'mae': 'mae',
+    'tscae': 'tscae',
+    'tscae_recommended': 'tscae_recommended',
+}
+ENCODER_LABELS = {
+    RANDOM_INIT: 'random init',
+    'mae': 'MAE',
+    'tscae': 'TSCAE (reference)',
+    'tscae_recommended': 'TSCAE (recommended)',
+}
+# the verdicts: (a, b)
+CLAIMS = (('mae', RANDOM_INIT), ('tscae', RANDOM_INIT),
+          ('tscae_recommended', RANDOM_INIT), ('tscae_recommended', 'mae'),
+          ('tscae', 'mae'), ('tscae_recommended', 'tscae'))
+COMMANDS = [
+    'python tools/run_study.py --stages prepare --archive '
+    '../shared/data/cifar10-jpg.tar.gz',
+    'python tools/run_study.py --stages pretrain --runs mae tscae '
+    'tscae_recommended --seeds 0 1',
+    'python tools/run_transfer.py --stages data finetune report --seeds 0 1',
+]
+BEGIN = '<!-- transfer: written by tools/run_transfer.py, do not edit -->'
+END = '<!-- end of transfer -->'
+
+
+# -------------------------------------------------------------------- data
+def make_data(images: str, data_root: str = DATA_ROOT) -> None:
+    """Write the benchmark's VOCdevkit from ``images`` (one sub-folder of
+    photos per CIFAR-10 class: the study's ``data/cifar10/test``), once;
+    refuse a devkit made with other settings."""
+    from tscae_mm.datasets import mini_voc
+    root = Path(REPO_ROOT, data_root)
+    stamp = root / 'transfer_data.json'
+    wanted = dict(DATA, images=osp.abspath(images))
+    if stamp.exists():
+        made = json.loads(stamp.read_text())
+        made.pop('images', None)
+        if made != json.loads(json.dumps(DATA)):
+            raise RuntimeError(
+                f'{root} was written with {made}, the benchmark wants '
+                f'{DATA}: delete {root} and rerun the data stage.')
+        log(f'{root}: written already')
+        return
+    if root.exists():
+        raise RuntimeError(
+            f'{root} exists but has no transfer_data.json (an interrupted '
+            'or foreign devkit): delete it and rerun the data stage.')
+    if not osp.isdir(images):
+        raise FileNotFoundError(
+            f'{images}: no such folder. Pass --images, a folder with one '
+            'sub-folder of photos per CIFAR-10 class (the study\'s '
+            'data/cifar10/test: python tools/run_study.py --stages prepare '
+            '--archive ../shared/data/cifar10-jpg.tar.gz).')
+    total = 2 * DATA['trainval'] + DATA['test']
+    pool = mini_voc.read_image_folder(
+        Path(images), per_class=min(total * DATA['max_objects'], 1000))
+    tmp = root.with_name(root.name + '.tmp')
+    mini_voc.write_devkit(tmp, pool, DATA['trainval'], DATA['test'],
+                          DATA['image_size'], DATA['object_size'],
+                          DATA['max_objects'], DATA['seed'])
+    tmp.rename(root)
+    stamp.write_text(json.dumps(wanted, indent=1))
+    log(f'{root}: written ({DATA})')
+
+
+# ---------------------------------------------------------------- finetune
+def run_name(task: str, encoder: str, seed: int) -> str:
+    """``<task>_<encoder>`` for seed 0, ``<task>_<encoder>-seed<s>``."""
+    return f'{task}_{run_key(encoder, seed)}'
+
+
+def encoder_checkpoint(encoder: str, seed: int,
+                       study_work_dir: str) -> Optional[str]:
+    """The study checkpoint of ``encoder`` with ``seed`` (None: random
+    init)."""
+    study_run = ENCODERS[encoder]
+    if study_run is None:
+        return None
+    return checkpoint_path(study_work_dir, run_key(study_run, seed),
+                           RUNS[study_run].epochs)
+
+
+def finetune_options(encoder: str, seed: int,
+                     study_work_dir: str) -> List[str]:
+    """``--cfg-options`` of one fine-tuning: the encoder (the configs read
+    a checkpoint written by tools/train.py, prefix ``backbone.``; the random
+    init has no init_cfg) and the seed (initialisation of the new layers,
+    data order, augmentation; the random init's encoder weights)."""
+    checkpoint = encoder_checkpoint(encoder, seed, study_work_dir)
+    options = ['model.backbone.init_cfg=None'] if checkpoint is None else [
+        f'model.backbone.init_cfg.checkpoint={checkpoint}'
+    ]
+    return options + [f'randomness.seed={seed}']
+
+
+def logged_metric(run_dir: str, metric: str) -> Optional[float]:
+    """The last value of ``metric`` in a work dir's logged scalars."""
+    value = None
+    for record in scalar_records(run_dir):
+        if metric in record:
+            value = record[metric]
+    return value
+
+
+def finetune(tasks: Sequence[str], encoders: Sequence[str],
+             seeds: Sequence[int], work_dir: str,
+             study_work_dir: str) -> None:
+    """Fine-tune every (task, encoder, seed) that has no result yet."""
+    if not Path(REPO_ROOT, DATA_ROOT, 'transfer_data.json').exists():
+        raise FileNotFoundError(
+            f'{osp.join(REPO_ROOT, DATA_ROOT)} is not written yet: run the '
+            'data stage first (--stages data).')
+    for seed in seeds:
+        for task in tasks:
+            for encoder in encoders:
+                finetune_one(task, encoder, seed, work_dir, study_work_dir)
+
+
+def finetune_one(task: str, encoder: str, seed: int, work_dir: str,
+                 study_work_dir: str) -> Optional[dict]:
+    name = run_name(task, encoder, seed)
+    path = osp.join(work_dir, 'results', f'{name}.json')
+    if osp.exists(path):
+        return load_json(path)
+    checkpoint = encoder_checkpoint(encoder, seed, study_work_dir)
+    if checkpoint is not None and not osp.exists(checkpoint):
+        log(f'{name}: {checkpoint} is not there (tools/run_study.py '
+            f'--stages pretrain --runs {ENCODERS[encoder]} --seeds {seed}); '
+            'not fine-tuned')
+        return None
+    spec = TASKS[task]
+    run_dir = osp.join(work_dir, task, run_key(encoder, seed))
+    seconds = run_command(
+        [PYTHON, 'tools/train.py', spec.config, '--work-dir', run_dir,
+         '--resume', '--cfg-options'] +
+        finetune_options(encoder, seed, study_work_dir),
+        osp.join(run_dir, 'transfer_train.log'))
+    add_wallclock(osp.join(run_dir, 'transfer_wallclock.json'), seconds)
+    value = logged_metric(run_dir, spec.metric)
+    if value is None:
+        raise RuntimeError(f'{run_dir}: the run logged no {spec.metric}; '
+                           'see transfer_train.log.')
+    result = dict(
+        task=task, encoder=encoder, seed=seed, config=spec.config,
+        checkpoint=checkpoint, metric=spec.metric,
+        value=round(value * spec.scale, 2),
+        seconds=load_json(osp.join(run_dir,
+                                   'transfer_wallclock.json'))['seconds'])
+    save_json(path, result)
+    log(f'{name}: {spec.metric} {result["value"]:.2f}')
+    return result
+
+
+# ------------------------------------------------------------------ report
+def collect(results: Sequence[dict]) -> dict:
+    """transfer.json's ``tasks``: per task its metric and, per encoder with
+    results, ``seeds``, ``values`` (per seed), ``mean``, ``spread`` (max -
+    min), ``minutes`` (mean wall-clock per run)."""
+    tasks = {}
+    for task, spec in TASKS.items():
+        encoders = {}
+        for encoder in ENCODERS:
+            runs = sorted((r for r in results
+                           if (r['task'], r['encoder']) == (task, encoder)),
+                          key=lambda r: r['seed'])
+            if not runs:
+                continue
+            values = [r['value'] for r in runs]
+            summary = summarise(values)
+            encoders[encoder] = dict(
+                label=ENCODER_LABELS[encoder],
+                seeds=[r['seed'] for r in runs],
+                values=values,
+                mean=round(summary['mean'], 2),
+                spread=round(summary['spread'], 2),
+                min=summary['min'],
+                max=summary['max'],
+                minutes=round(
+                    sum(r['seconds'] for r in runs) / len(runs) / 60, 1))
+        tasks[task] = dict(metric=spec.metric, label=spec.label,
+                           unit='percent', config=spec.config,
+                           encoders=encoders)
+    return tasks
+
+
+def verdicts(tasks: dict) -> List[str]:
+    """Per task and claim: which encoder is higher and whether by more
+    than the seeds' spread (tscae_mm.study.comparison.verdict)."""
+    lines = []
+    for task, entry in tasks.items():
+        records = {
+            name: dict(label=e['label'], value_mean=e['mean'],
+                       value_min=e['min'], value_max=e['max'],
+                       value_n=len(e['values']))
+            for name, e in entry['encoders'].items()
+        }
+        for a, b in CLAIMS:
+            if a in records and b in records:
+                lines.append(verdict(
+                    records[a], records[b], 'value',
+                    f'{task}: {ENCODER_LABELS[a]} vs {ENCODER_LABELS[b]}'))
+    return lines
+
+
+def table(tasks: dict) -> str:
+    """Markdown: one row per encoder, one column per task: mean (min-max,
+    n seeds); then the minutes per run."""
+    names = list(tasks)
+    head = ('| encoder | ' + ' | '.join(tasks[t]['label'] for t in names) +
+            ' | minutes per run (' + ' / '.join(names) + ') |')
+    rows = [head, '| --- |' + ' ---: |' * (len(names) + 1)]
+    for encoder in ENCODERS:
+        cells, minutes = [], []
+        for task in names:
+            e = tasks[task]['encoders'].get(encoder)
+            if e is None:
+                cells.append('-')
+                minutes.append('-')
+                continue
+            n = len(e['values'])
+            cells.append(f"{e['mean']:.2f} ({e['min']:.2f}-{e['max']:.2f}, "
+                         f'{n} seeds)' if n > 1 else
+                         f"{e['mean']:.2f} (1 seed)")
+            minutes.append(f"{e['minutes']:.1f}")
+        rows.append(f'| {ENCODER_LABELS[encoder]} | ' + ' | '.join(cells) +
+                    ' | ' + ' / '.join(minutes) + ' |')
+    return '\n'.join(rows) + '\n'
+
+
+def report(work_dir: str, out: str) -> dict:
+    """``<out>/transfer.json`` and the section of docs/results.md (the
+    file beside ``out``) between :data:`BEGIN` and :data:`END`."""
+    results_dir = osp.join(work_dir, 'results')
+    results = [load_json(osp.join(results_dir, f))
+               for f in sorted(Path(results_dir).glob('*.json'))] \
+        if osp.isdir(results_dir) else []
+    tasks = collect(results)
+    lines = verdicts(tasks)
+    data = dict(
+        description='The study encoders fine-tuned on the transfer '
+        'VOCdevkit (docs/results.md, "Transfer"); values in percent, '
+        'spread = max - min over the seeds.',
+        data=dict(DATA, root=DATA_ROOT),
+        tasks=tasks, verdicts=lines, commands=COMMANDS)
+    save_json(osp.join(out, 'transfer.json'), data)
+    section = (table(tasks) + '\n' + '\n'.join(f'- {line}'
+                                               for line in lines) + '\n')
+    results_md = osp.join(osp.dirname(osp.abspath(out)), 'results.md')
+    if osp.exists(results_md):
+        text = Path(results_md).read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            Path(results_md).write_text(head + BEGIN + '\n' + section +
+                                        rest[rest.index(END):])
+    log(f'{osp.join(out, "transfer.json")}: {len(results)} runs')
+    return data
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """``tools/run_transfer.py``."""
+    import argparse
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--stages', nargs='+', choices=STAGES,
+                        default=list(STAGES))
+    parser.add_argument('--tasks', nargs='+', choices=list(TASKS),
+                        default=list(TASKS))
+    parser.add_argument('--encoders', nargs='+', choices=list(ENCODERS),
+                        default=list(ENCODERS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=list(SEEDS),
+                        help='seed s fine-tunes the encoder pre-trained '
+                        'with seed s (default: %(default)s)')
+    parser.add_argument(
+        '--images', default=osp.join(REPO_ROOT, 'data', 'cifar10', 'test'),
+        help='photos of the VOCdevkit, one sub-folder per CIFAR-10 class '
+        '(default: the study\'s extracted CIFAR-10 test split)')
+    parser.add_argument(
+        '--study-work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
+                                             'study'),
+        help="the study's work dir (the encoders' checkpoints)")
+    parser.add_argument(
+        '--work-dir', default=osp.join(REPO_ROOT, 'work_dirs', 'transfer'))
+    parser.add_argument(
+        '--out', default=osp.join(REPO_ROOT, 'docs', 'results'))
+    args = parser.parse_args(argv)
+    for seed in args.seeds:
+        run_key(RANDOM_INIT, seed)  # refuses a negative seed
+    if 'data' in args.stages:
+        make_data(args.images)
+    if 'finetune' in args.stages:
+        finetune(args.tasks, args.encoders, args.seeds, args.work_dir,
+                 args.study_work_dir)
+    if 'report' in args.stages:
+        report(args.work_dir, args.out)
+
+
+__all__ = [
+    'BEGIN', 'CLAIMS', 'COMMANDS', 'DATA', 'DATA_ROOT', 'END', 'ENCODERS',
+    'TASKS', 'Task', 'collect', 'encoder_checkpoint', 'finetune',
+    'finetune_one', 'finetune_options', 'logged_metric', 'main',
+    'make_data', 'report', 'run_name', 'table', 'verdicts'
+]
