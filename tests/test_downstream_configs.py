@@ -139,6 +139,9 @@ def workspace(tmp_path_factory, cifar_archive):
         REPO_ROOT / 'tools' / 'make_mini_voc.py', devkit, '--cifar-archive',
         cifar_archive, '--trainval', 8, '--test', 4
     ])
+    # the transfer benchmark's configs read the same layout from here
+    (root / 'data' / 'transfer-voc').mkdir()
+    (root / 'data' / 'transfer-voc' / 'VOCdevkit').symlink_to(devkit)
     make_custom_classification(devkit, root / 'data' / 'my_classification')
     make_custom_coco(devkit, root / 'data' / 'my_coco')
     make_custom_segmentation(devkit, root / 'data' / 'my_segmentation')

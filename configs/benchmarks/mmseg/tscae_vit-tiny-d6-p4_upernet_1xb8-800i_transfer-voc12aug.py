@@ -42,9 +42,9 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
-voc_root = 'data/transfer-voc/VOCdevkit/VOC2012'
+data_root = 'data/transfer-voc/VOCdevkit/VOC2012'
 voc_train = dict(
-    type='PascalVOCDataset', data_root=voc_root, pipeline=train_pipeline)
+    type='PascalVOCDataset', data_root=data_root, pipeline=train_pipeline)
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(datasets=[
@@ -60,7 +60,7 @@ train_dataloader = dict(
             ann_file='ImageSets/Segmentation/aug.txt'),
     ]))
 val_dataloader = dict(
-    batch_size=8, dataset=dict(data_root=voc_root, pipeline=test_pipeline))
+    batch_size=8, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 max_iters = 800

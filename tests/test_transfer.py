@@ -1,0 +1,185 @@
+"""tscae_mm/study/transfer.py (tools/run_transfer.py): which encoder each
+fine-tuning reads, how a finished run's metric is read and recorded, and the
+report (transfer.json, the tables and verdicts of docs/results.md). The
+training itself is the benchmark configs' (test_downstream_configs.py)."""
+import json
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+from tscae_mm.study import transfer
+
+
+def test_every_task_config_exists_and_reads_the_benchmark_devkit():
+    for task in transfer.TASKS.values():
+        cfg = Config.fromfile(str(REPO_ROOT / task.config))
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            text = json.dumps(cfg[loader].to_dict(), default=repr)
+            assert transfer.DATA_ROOT in text
+            assert 'data/VOCdevkit' not in text.replace(
+                transfer.DATA_ROOT, '')
+        assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+
+
+@pytest.mark.parametrize('task', sorted(transfer.TASKS))
+def test_options_give_the_encoder_and_seed(task, tmp_path):
+    cfg = Config.fromfile(str(REPO_ROOT / transfer.TASKS[task].config))
+    random_cfg = cfg.copy()
+    random_cfg.merge_from_dict(dict(
+        option.split('=', 1) for option in transfer.finetune_options(
+            'random_init', 1, str(tmp_path))))
+    assert random_cfg.model.backbone.init_cfg in (None, 'None')
+
+    options = transfer.finetune_options('tscae_recommended', 1,
+                                        str(tmp_path))
+    assert options == [
+        'model.backbone.init_cfg.checkpoint=' +
+        str(tmp_path / 'tscae_recommended-seed1' / 'epoch_6.pth'),
+        'randomness.seed=1'
+    ]
+    cfg.merge_from_dict(dict(option.split('=', 1) for option in options))
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    assert cfg.model.backbone.init_cfg.checkpoint.endswith(
+        'tscae_recommended-seed1/epoch_6.pth')
+    assert transfer.encoder_checkpoint('mae', 0, 'w') == 'w/mae/epoch_6.pth'
+    assert transfer.encoder_checkpoint('random_init', 0, 'w') is None
+
+
+def write_scalars(run_dir, records, stamp='20260101_000000'):
+    vis = run_dir / stamp / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text(
+        ''.join(json.dumps(r) + '\n' for r in records))
+
+
+def test_finetune_one_records_the_logged_metric_once(tmp_path, monkeypatch):
+    study = tmp_path / 'study'
+    (study / 'mae-seed1').mkdir(parents=True)
+    (study / 'mae-seed1' / 'epoch_6.pth').write_bytes(b'')
+    work = tmp_path / 'transfer'
+    calls = []
+
+    def fake_run(cmd, log_file):
+        calls.append(cmd)
+        run_dir = work / 'detection' / 'mae-seed1'
+        write_scalars(run_dir, [{'loss': 1.0, 'step': 10},
+                                {'pascal_voc/mAP': 0.1, 'step': 300},
+                                {'pascal_voc/mAP': 0.4321, 'step': 600}])
+        return 61.0
+
+    monkeypatch.setattr(transfer, 'run_command', fake_run)
+    result = transfer.finetune_one('detection', 'mae', 1, str(work),
+                                   str(study))
+    assert result['value'] == 43.21  # the last value, in percent
+    assert result['seconds'] == 61.0 and result['seed'] == 1
+    cmd = calls[0]
+    assert cmd[1:4] == ['tools/train.py', transfer.TASKS['detection'].config,
+                        '--work-dir']
+    assert '--resume' in cmd and 'randomness.seed=1' in cmd
+    saved = json.loads(
+        (work / 'results' / 'detection_mae-seed1.json').read_text())
+    assert saved == result
+    # done: not run again
+    assert transfer.finetune_one('detection', 'mae', 1, str(work),
+                                 str(study)) == result
+    assert len(calls) == 1
+
+
+def test_finetune_one_skips_a_missing_encoder_and_refuses_no_metric(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, 'run_command',
+                        lambda cmd, log_file: pytest.fail('ran'))
+    assert transfer.finetune_one('segmentation', 'tscae', 0,
+                                 str(tmp_path / 'w'),
+                                 str(tmp_path / 'study')) is None
+
+    def no_metric(cmd, log_file):
+        write_scalars(tmp_path / 'w' / 'segmentation' / 'random_init',
+                      [{'loss': 1.0}])
+        return 1.0
+
+    monkeypatch.setattr(transfer, 'run_command', no_metric)
+    with pytest.raises(RuntimeError, match='logged no mIoU'):
+        transfer.finetune_one('segmentation', 'random_init', 0,
+                              str(tmp_path / 'w'), str(tmp_path / 'study'))
+
+
+def fake_results():
+    values = {
+        ('detection', 'random_init'): (2.0, 3.0),
+        ('detection', 'mae'): (10.0, 12.0),
+        ('detection', 'tscae_recommended'): (11.0, 11.5),
+        ('segmentation', 'random_init'): (20.0, 22.0),
+        ('segmentation', 'mae'): (21.0, 23.0),
+    }
+    return [dict(task=task, encoder=encoder, seed=seed, value=value,
+                 seconds=600.0 + seed * 60)
+            for (task, encoder), pair in values.items()
+            for seed, value in enumerate(pair)]
+
+
+def test_collect_verdicts_and_table():
+    tasks = transfer.collect(fake_results())
+    mae = tasks['detection']['encoders']['mae']
+    assert mae['seeds'] == [0, 1] and mae['values'] == [10.0, 12.0]
+    assert (mae['mean'], mae['spread'], mae['minutes']) == (11.0, 2.0, 10.5)
+    assert tasks['detection']['metric'] == 'pascal_voc/mAP'
+    assert tasks['classification']['encoders'] == {}
+    lines = transfer.verdicts(tasks)
+    assert ('detection: MAE vs random init: 11.00 vs 2.50 (+8.50; MAE '
+            'higher, outside the spread)') in lines
+    assert any(line.startswith('segmentation: MAE vs random init')
+               and 'inside the spread' in line for line in lines)
+    assert any(line.startswith('detection: TSCAE (recommended) vs MAE')
+               and 'inside the spread' in line for line in lines)
+    table = transfer.table(tasks)
+    assert '| MAE | 11.00 (10.00-12.00, 2 seeds) | 22.00 (21.00-23.00, ' \
+        '2 seeds) | - | 10.5 / 10.5 / - |' in table
+
+
+def test_report_writes_transfer_json_and_the_results_section(tmp_path):
+    work = tmp_path / 'work'
+    (work / 'results').mkdir(parents=True)
+    for n, result in enumerate(fake_results()):
+        (work / 'results' / f'{n}.json').write_text(json.dumps(result))
+    docs = tmp_path / 'docs'
+    (docs / 'results').mkdir(parents=True)
+    (docs / 'results.md').write_text(
+        f'# Results\n\nbefore\n{transfer.BEGIN}\nold table\n{transfer.END}'
+        '\nafter\n')
+    transfer.report(str(work), str(docs / 'results'))
+    data = json.loads((docs / 'results' / 'transfer.json').read_text())
+    entry = data['tasks']['detection']['encoders']['random_init']
+    assert {'seeds', 'values', 'mean', 'spread', 'minutes'} <= set(entry)
+    assert set(data['tasks']) == {'detection', 'segmentation',
+                                  'classification'}
+    assert data['commands'] == transfer.COMMANDS
+    text = (docs / 'results.md').read_text()
+    assert 'old table' not in text
+    assert text.startswith('# Results\n\nbefore\n') and text.endswith(
+        f'{transfer.END}\nafter\n')
+    assert '| random init | 2.50 (2.00-3.00, 2 seeds)' in text
+    assert '- detection: MAE vs random init: 11.00 vs 2.50' in text
+
+
+def test_data_stage_refuses_a_devkit_made_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, 'REPO_ROOT', str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='Pass --images'):
+        transfer.make_data(str(tmp_path / 'nowhere'))
+    root = tmp_path / transfer.DATA_ROOT
+    root.mkdir(parents=True)
+    with pytest.raises(RuntimeError, match='has no transfer_data.json'):
+        transfer.make_data(str(tmp_path))
+    (root / 'transfer_data.json').write_text(json.dumps(
+        dict(transfer.DATA, trainval=10, images='x')))
+    with pytest.raises(RuntimeError, match='delete .* and rerun'):
+        transfer.make_data(str(tmp_path))
+    (root / 'transfer_data.json').write_text(json.dumps(
+        dict(transfer.DATA, images='x')))
+    transfer.make_data(str(tmp_path))  # made already: nothing to do
+    (root / 'transfer_data.json').unlink()
+    with pytest.raises(FileNotFoundError, match='run the data stage'):
+        transfer.finetune(['detection'], ['mae'], [0], str(tmp_path / 'w'),
+                          str(tmp_path / 's'))
