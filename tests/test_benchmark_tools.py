@@ -1,6 +1,5 @@
 """tools/benchmark_pretrain.py (tscae_mm/benchmark/pretrain.py) and
 tools/benchmark_data.py, tiny settings."""
-import importlib.util
 import json
 import shutil
 
@@ -20,12 +19,11 @@ TINY_RUN = [
 MODELS = ('tscae_reference', 'tscae_token_drop', 'mae')
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, REPO_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def data_tool():
+    """The data benchmark's module (tools/benchmark_data.py is its command
+    line)."""
+    from tscae_mm.benchmark import data
+    return data
 
 
 @pytest.fixture(scope='module')
@@ -127,7 +125,7 @@ def test_data_benchmark_reports_the_mask_transform_share(tmp_path, capsys):
     for src in demo_images[:12]:
         shutil.copy(src, images / f'{src.parent.name}_{src.name}')
     out = tmp_path / 'data.json'
-    report = load_tool('benchmark_data').main([
+    report = data_tool().main([
         '--data-root', str(tmp_path / 'images'), '--rounds', '1',
         '--transform-calls', '200', '--out', str(out)
     ])
@@ -142,6 +140,6 @@ def test_data_benchmark_reports_the_mask_transform_share(tmp_path, capsys):
 
 
 def test_data_benchmark_names_an_empty_folder(tmp_path):
-    tool = load_tool('benchmark_data')
+    tool = data_tool()
     with pytest.raises(FileNotFoundError, match='no .* files under'):
         tool.main(['--data-root', str(tmp_path), '--rounds', '1'])

@@ -7,8 +7,9 @@ import json
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
 from tscae_mm.study import transfer
+
+from conftest import REPO_ROOT
 
 
 def test_every_task_config_exists_and_reads_the_benchmark_devkit():

@@ -1,4 +1,5 @@
-"""tools/visualize_reconstruction.py: images are loaded as training loads
+"""tscae_mm/visualization/reconstruction.py (tools/visualize_reconstruction.py
+is its command line): images are loaded as training loads
 them, and an unusable --out is refused (a missing folder created) before
 any computation."""
 import subprocess
@@ -11,7 +12,6 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from PIL import Image
-from test_launchers import load_tool
 
 import tscae_mm  # noqa: F401
 from tscae_mm.datasets import LoadImageFromFileSafe
@@ -23,7 +23,8 @@ TOOL = REPO_ROOT / 'tools' / 'visualize_reconstruction.py'
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool(TOOL)
+    from tscae_mm.visualization import reconstruction
+    return reconstruction
 
 
 def write_16bit_png(path, value=20000, size=(24, 20)):

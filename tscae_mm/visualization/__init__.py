@@ -1,0 +1,1 @@
+"""Drawings of what a model does (their command lines are in tools/)."""
