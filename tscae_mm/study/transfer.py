@@ -60,7 +60,7 @@ TASKS: Dict[str, Task] = {
     Task('configs/benchmarks/mmseg/tscae_vit-tiny-d6-p4_upernet_1xb8-800i_'
          'transfer-voc12aug.py', 'mIoU', 'segmentation, mIoU (VOC2012 val)'),
     'classification':
-    Task('configs/benchmarks/mmpretrain/tscae_vit-tiny-d6-p4_ft-1xb16-8e_'
+    Task('configs/benchmarks/mmpretrain/tscae_vit-tiny-d6-p4_ft-1xb16-6e_'
          'transfer-voc07.py', 'multi-label/mAP',
          'multi-label classification, mAP (VOC2007 test)'),
 }

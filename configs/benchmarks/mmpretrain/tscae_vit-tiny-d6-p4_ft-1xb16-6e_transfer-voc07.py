@@ -3,12 +3,18 @@
 # pre-trained on CIFAR-10 by tools/run_study.py) fine-tuned on the transfer
 # VOCdevkit's VOC2007 trainval (2,000 images) and tested on its VOC2007 test
 # (500 images): VOC mAP, the toolbox's own metric.
-# The 96x72 images are read at 64x48 (the pasted objects, up-scaled 32 px
-# CIFAR-10 photos, are then 24-37 px, about the encoder's pre-training
-# scale): random resized 48 px crops for training, the centre 48x48 for
-# testing. Everything else is the mini-VOC config's and so the VOC07
-# ViT-B/16 config's (layer-wise lr decay 0.75, drop path 0.1, average
-# pooling, AdamW, warm-up then cosine).
+# The 96x72 images are read whole at 64x48 (the pasted objects, up-scaled
+# 32 px CIFAR-10 photos, are then 24-37 px, about the encoder's pre-training
+# scale), flipped at random for training. No random crops: the labels are
+# per image and the objects are small, so a crop that leaves an object out
+# would keep its label (the first run here, with the VOC config's random
+# resized crops of 8-100 % of the image, learnt nothing from a random init
+# in 8 epochs: mAP 6.5, against 5.5 for chance). Everything else is the
+# mini-VOC config's and so the VOC07 ViT-B/16 config's (layer-wise lr decay
+# 0.75, drop path 0.1, average pooling, AdamW, warm-up then cosine).
+# The mini devkit shows 7 of VOC's 20 classes; the 13 others have no
+# positive test image and count as AP 0 in the toolbox's mAP, so 35.0 is
+# its ceiling here.
 #   python tools/make_mini_voc.py data/transfer-voc/VOCdevkit \
 #       --images data/cifar10/test --trainval 2000 --test 500
 #   python tools/train.py configs/benchmarks/mmpretrain/<this file> \
@@ -18,21 +24,16 @@
 # run sets model.backbone.init_cfg=None).
 _base_ = './tscae_vit-tiny-p4_ft-1xb8-5e_mini-voc07.py'
 
-crop_size = 48
+image_scale = (64, 48)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=crop_size,
-        backend='pillow',
-        interpolation='bicubic'),
+    dict(type='Resize', scale=image_scale, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=crop_size, edge='short', backend='pillow'),
-    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='Resize', scale=image_scale, backend='pillow'),
     dict(
         type='PackInputs',
         meta_keys=('sample_idx', 'img_path', 'ori_shape', 'img_shape',
@@ -48,7 +49,7 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 8
+max_epochs = 6
 param_scheduler = [
     dict(
         type='LinearLR',
