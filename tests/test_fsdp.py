@@ -328,3 +328,77 @@ def test_wrap_policy_wraps_encoder_and_decoder_blocks(tmp_path):
     assert wrapped == ['backbone.layers.0', 'backbone.layers.1',
                        'neck.layers.0']
     assert transformer_block_wrap_policy(model, True, 0)
+
+
+def test_flexible_runner_refuses_a_checkpoint_of_another_model():
+    """The unsharded shapes the strategy recorded are compared with the
+    checkpoint's before FSDP loads it (every rank, full or sharded)."""
+    from types import SimpleNamespace
+
+    from tscae_mm.engine import (
+        CheckpointMismatchError,
+        ReliableFlexibleRunner,
+    )
+    runner = ReliableFlexibleRunner.__new__(ReliableFlexibleRunner)
+    runner.strategy = SimpleNamespace(
+        full_state_shapes={'backbone.w': (4, 4), 'neck.b': (4, )})
+    runner._hooks, runner._loading = [], 'other.pth'
+    fitting = dict(state_dict={
+        'backbone.w': torch.zeros(4, 4), 'neck.b': torch.zeros(4)})
+    runner.call_hook('after_load_checkpoint', checkpoint=fitting)
+    misfit = dict(state_dict={
+        'module.backbone.w': torch.zeros(8, 4), 'head.c': torch.zeros(1)})
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=r'(?s)other\.pth.*neck\.b.*head\.c.*'
+            r'backbone\.w \(checkpoint \(8, 4\), model \(4, 4\)\)'):
+        runner.call_hook('after_load_checkpoint', checkpoint=misfit)
+
+
+def test_rank0_only_hooks_are_recognised_under_fsdp_strategies():
+    from tscae_mm.engine.flexible_runner import is_fsdp_strategy
+    assert is_fsdp_strategy(dict(type='TSCAEFSDPStrategy'))
+    assert is_fsdp_strategy(dict(type='FSDPStrategy'))
+    assert not is_fsdp_strategy(dict(type='DDPStrategy'))
+    assert not is_fsdp_strategy(None)
+
+
+def load_train_tool():
+    path = REPO_ROOT / 'tools' / 'train.py'
+    spec = importlib.util.spec_from_file_location('train_tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_train_flags_select_fsdp_and_activation_checkpointing():
+    tool = load_train_tool()
+    config = str(REPO_ROOT / 'configs' / 'tscae' /
+                 'tscae_vit-base-p16_8xb64-amp-coslr-400e_coco.py')
+    plain = tool.merge_args(
+        Config.fromfile(config), tool.parse_args([config]))
+    assert plain.runner_type == 'ReliableRunner' and 'strategy' not in plain
+    assert not plain.model.backbone.get('with_cp', False)
+    cfg = tool.merge_args(
+        Config.fromfile(config),
+        tool.parse_args([config, '--fsdp', '--activation-checkpointing']))
+    assert cfg.runner_type == 'ReliableFlexibleRunner'
+    assert cfg.strategy.type == 'TSCAEFSDPStrategy'
+    assert cfg.model.backbone.with_cp is True
+    # the FSDP config says the same without the flag
+    fsdp_config = Config.fromfile(
+        REPO_ROOT / 'configs' / 'tscae' /
+        'tscae_vit-large-p16-fsdp-cp_8xb64-amp-coslr-400e_coco.py')
+    assert fsdp_config.runner_type == 'ReliableFlexibleRunner'
+    assert fsdp_config.strategy.type == 'TSCAEFSDPStrategy'
+    assert fsdp_config.model.backbone.with_cp is True
+
+
+def test_activation_checkpointing_flag_names_an_unsupported_backbone():
+    tool = load_train_tool()
+    config = str(REPO_ROOT / 'configs' / 'mae' /
+                 'mae_vit-base-p16_8xb64-amp-coslr-400e_coco.py')
+    with pytest.raises(ValueError, match="TSCAEViT.*'MAEViT'"):
+        tool.merge_args(
+            Config.fromfile(config),
+            tool.parse_args([config, '--activation-checkpointing']))
