@@ -302,11 +302,11 @@ def test_checkpointing_off_without_gradients(tmp_path):
         assert torch.equal(checkpointed(inputs)[0], plain(inputs)[0])
 
 
-def test_fsdp_strategy_without_process_group_says_how_to_launch():
+def test_fsdp_strategy_without_process_group_says_how_to_launch(tmp_path):
     from torch import nn
 
     from tscae_mm.engine import TSCAEFSDPStrategy
-    strategy = TSCAEFSDPStrategy()
+    strategy = TSCAEFSDPStrategy(work_dir=str(tmp_path))  # its log folder
     with pytest.raises(RuntimeError, match='tools/dist_train.sh'):
         strategy._wrap_model(nn.Linear(2, 2))
 

@@ -101,13 +101,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wrap(model: torch.nn.Module, mode: str, device: torch.device):
-    """The model in the mode's data-parallel wrapper."""
+def wrap(model: torch.nn.Module, mode: str, device: torch.device,
+         work_dir: str):
+    """The model in the mode's data-parallel wrapper (``work_dir``: where
+    the strategy writes its log)."""
     if mode.startswith('fsdp'):
         from tscae_mm.engine.fsdp_strategy import TSCAEFSDPStrategy
         from tscae_mm.utils.launch import DEFAULT_FSDP_STRATEGY
         strategy = TSCAEFSDPStrategy(
-            model_wrapper=DEFAULT_FSDP_STRATEGY['model_wrapper'])
+            model_wrapper=DEFAULT_FSDP_STRATEGY['model_wrapper'],
+            work_dir=work_dir)
         return strategy._wrap_model(model)
     from mmengine.model import MMDistributedDataParallel
     model.to(device)
@@ -179,7 +182,7 @@ def worker(args: argparse.Namespace) -> None:
     model = MODELS.build(cfg)
     model.init_weights()
     model.train()
-    wrapped = wrap(model, mode, device)
+    wrapped = wrap(model, mode, device, str(args.result.parent))
     optimizer = torch.optim.AdamW(
         [p for p in wrapped.parameters() if p.requires_grad],
         lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
