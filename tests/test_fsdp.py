@@ -402,3 +402,21 @@ def test_activation_checkpointing_flag_names_an_unsupported_backbone():
         tool.merge_args(
             Config.fromfile(config),
             tool.parse_args([config, '--activation-checkpointing']))
+
+
+def test_ddp_checkpoint_resumes_under_fsdp(runs, tmp_path):
+    """A DDP run's epoch_1.pth (optimizer state keyed by position) resumed
+    with --fsdp reproduces the DDP run's epoch 2 (equal to FSDP's)."""
+    work_dir = tmp_path / 'ddp_to_fsdp'
+    work_dir.mkdir()
+    (work_dir / 'epoch_1.pth').write_bytes(
+        (runs['ddp'] / 'epoch_1.pth').read_bytes())
+    proc = run_training(
+        runs['config'], work_dir, processes=2, port=free_port(),
+        extra=['--fsdp', '--resume', str(work_dir / 'epoch_1.pth')])
+    assert proc.returncode == 0, describe(proc)
+    resumed = read_losses(scalar_logs(work_dir)[-1])
+    assert sorted(resumed) == list(range(5, 9))
+    for iteration, losses in resumed.items():
+        assert losses == pytest.approx(
+            runs['ddp_losses'][iteration], rel=1e-6), f'iteration {iteration}'

@@ -190,7 +190,11 @@ class TSCAEFSDPStrategy(FSDPStrategy):
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
         """Load a state written by :meth:`optim_state_dict` into this rank's
-        shards of the optimizer (and the wrapper's own entries)."""
+        shards of the optimizer (and the wrapper's own entries). A state
+        written without FSDP (DDP, one process: keyed by position) is first
+        keyed by parameter name (:meth:`optimizer_state_by_name`), so a DDP
+        run can be resumed under FSDP."""
+        state_dict = self.optimizer_state_by_name(state_dict)
         extras = {
             key: value
             for key, value in state_dict.items()
@@ -204,3 +208,49 @@ class TSCAEFSDPStrategy(FSDPStrategy):
                 for key in ('state', 'param_groups')
             })
         self.optim_wrapper.load_state_dict({**optimizer_state, **extras})
+
+    def optimizer_state_by_name(self, state_dict: dict) -> dict:
+        """An optimizer state keyed by position (as ``Optimizer.state_dict``
+        writes it under DDP) keyed by parameter name instead, as FSDP's full
+        optimizer state is; a state keyed by name is returned as it is.
+
+        Positions are matched to this optimizer's parameters in the order
+        of its parameter groups, which the optimizer constructor builds in
+        the model's module order with and without FSDP.
+
+        Raises:
+            ValueError: the state's parameter groups do not match this
+                optimizer's (another model or optimizer configuration).
+        """
+        positions = [
+            index for group in state_dict['param_groups']
+            for index in group['params']
+        ]
+        if all(isinstance(index, str) for index in positions):
+            return state_dict
+        names_by_id = {
+            id(param): name.replace('_fsdp_wrapped_module.', '').replace(
+                '_checkpoint_wrapped_module.', '')
+            for name, param in self.model.named_parameters()
+        }
+        groups = self.optim_wrapper.optimizer.param_groups
+        names = [names_by_id.get(id(p)) for g in groups for p in g['params']]
+        sizes = [len(g['params']) for g in state_dict['param_groups']]
+        if None in names or sizes != [len(g['params']) for g in groups]:
+            raise ValueError(
+                'The checkpoint\'s optimizer state does not fit this '
+                f'optimizer: parameter groups of sizes {sizes} against '
+                f'{[len(g["params"]) for g in groups]}. Resume with the '
+                'config that wrote it, or start from its weights with '
+                'load_from=CHECKPOINT (a new optimizer state).')
+        name_of = dict(zip(positions, names))
+        return dict(
+            state_dict,
+            state={
+                name_of[index]: value
+                for index, value in state_dict['state'].items()
+            },
+            param_groups=[
+                dict(group, params=[name_of[i] for i in group['params']])
+                for group in state_dict['param_groups']
+            ])
