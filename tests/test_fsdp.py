@@ -22,6 +22,7 @@ from mmengine.config import Config
 
 from reliability_runs import (
     REPO_ROOT,
+    ToyModel,
     describe,
     newest_log,
     read_losses,
@@ -420,3 +421,25 @@ def test_ddp_checkpoint_resumes_under_fsdp(runs, tmp_path):
     for iteration, losses in resumed.items():
         assert losses == pytest.approx(
             runs['ddp_losses'][iteration], rel=1e-6), f'iteration {iteration}'
+
+
+def test_collapse_monitor_is_left_out_under_fsdp(tmp_path):
+    """The monitor runs the model on rank 0 alone, which a sharded model
+    cannot do: the runner drops it and says so; other hooks stay."""
+    from tscae_mm.engine import ReliableFlexibleRunner
+    runner = ReliableFlexibleRunner(
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        experiment_name='fsdp_hooks',
+        strategy=dict(type='TSCAEFSDPStrategy'),
+        custom_hooks=[
+            dict(type='TSCAECollapseMonitorHook', interval=1),
+            dict(type='GlobalBatchLossHook')
+        ],
+        launcher='none',
+        default_scope='mmengine')
+    names = [type(hook).__name__ for hook in runner.hooks]
+    assert 'GlobalBatchLossHook' in names
+    assert 'TSCAECollapseMonitorHook' not in names
+    assert 'TSCAECollapseMonitorHook is left out under FSDP' in newest_log(
+        tmp_path)
