@@ -55,7 +55,8 @@ class ReliableFlexibleRunner(FlexibleRunner):
       ``epoch_N.pth`` / ``iter_N.pth``, else starts afresh and says so;
     - a checkpoint whose weights do not fit the model is refused (resume and
       ``load_from``), naming the missing, unexpected and reshaped keys; under
-      FSDP the model's unsharded shapes are compared.
+      FSDP the model's unsharded shapes are compared (full checkpoints; the
+      per-rank shards of ``state_dict_cfg='local'`` are not checked).
 
     Under an FSDP strategy, hooks that run the model on rank 0 alone
     (``TSCAECollapseMonitorHook``) are left out, with a warning.
@@ -94,10 +95,9 @@ class ReliableFlexibleRunner(FlexibleRunner):
         it: FSDP gathers the weights), atomically on local disk."""
         backend = get_file_backend(
             out_dir, backend_args=kwargs.get('backend_args'))
-        one_file = not isinstance(self.strategy, FSDPStrategy) or \
-            self.strategy._is_full_state_dict()
         if (args or kwargs.get('file_client_args') is not None
-                or not isinstance(backend, LocalBackend) or not one_file):
+                or not isinstance(backend, LocalBackend)
+                or not self._one_file_checkpoints()):
             super().save_checkpoint(out_dir, filename, *args, **kwargs)
             return
         temp_name = f'{filename}{TEMP_SUFFIX}{self.timestamp}'
@@ -106,6 +106,13 @@ class ReliableFlexibleRunner(FlexibleRunner):
             replace_durably(
                 backend.join_path(out_dir, temp_name),
                 backend.join_path(out_dir, filename))
+
+    def _one_file_checkpoints(self) -> bool:
+        """Whether checkpoints hold the full, unsharded weights in one file
+        (not FSDP's ``state_dict_cfg='local'``: one shard per rank, whose
+        shapes are the shards')."""
+        return not isinstance(self.strategy, FSDPStrategy) or \
+            self.strategy._is_full_state_dict()
 
     def load_or_resume(self) -> None:
         """Resume or load as configured, saying clearly what happens."""
@@ -131,7 +138,8 @@ class ReliableFlexibleRunner(FlexibleRunner):
     def call_hook(self, fn_name: str, **kwargs) -> None:
         """Call the hooks; a loaded checkpoint is checked against the model
         first (the strategy loads its weights right after this call)."""
-        if fn_name == 'after_load_checkpoint' and 'checkpoint' in kwargs:
+        if (fn_name == 'after_load_checkpoint' and 'checkpoint' in kwargs
+                and self._one_file_checkpoints()):
             refuse_mismatching_checkpoint(
                 self.model_state_shapes(),
                 revised_state_dict(kwargs['checkpoint'], MODULE_PREFIX),
