@@ -8,11 +8,16 @@ Examples::
     python tools/train.py CONFIG --resume                # latest in work dir
     python tools/train.py CONFIG --resume work_dirs/run1/epoch_10.pth
     bash tools/dist_train.sh CONFIG 8                    # 8 processes
+    bash tools/dist_train.sh CONFIG 8 --fsdp             # sharded (FSDP)
+    bash tools/dist_train.sh CONFIG 8 --fsdp --activation-checkpointing
 
 Importing ``tscae_mm`` registers the TSCAE parts and lets checkpoints written
 by the MMEngine Runner load with ``torch.load(weights_only=True)``. Distributed
 runs use NCCL with CUDA and gloo on CPU-only machines; ``--amp`` uses
 ``AmpOptimWrapper`` on CUDA and bfloat16 ``CPUAmpOptimWrapper`` on CPU.
+``--fsdp`` (or a config with ``strategy`` and ``runner_type =
+'ReliableFlexibleRunner'``, configs/_base_/fsdp.py) trains with FSDP through
+MMEngine's FlexibleRunner; docs/scaling.md says when to use it.
 """
 import argparse
 import os
@@ -36,7 +41,9 @@ from tscae_mm.engine.config_checks import warn_if_schedule_and_loop_disagree
 from tscae_mm.utils import (
     build_runner,
     default_work_dir,
+    enable_activation_checkpointing,
     enable_amp,
+    enable_fsdp,
     fit_amp_to_device,
     prepare_launcher,
 )
@@ -65,6 +72,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--amp',
         action='store_true',
         help='mixed precision with dynamic loss scaling (bfloat16 on CPU)')
+    parser.add_argument(
+        '--fsdp',
+        action='store_true',
+        help='shard parameters, gradients and optimizer states over the '
+        'processes (FSDP through MMEngine\'s FlexibleRunner; needs a '
+        'distributed launch, e.g. tools/dist_train.sh)')
+    parser.add_argument(
+        '--activation-checkpointing',
+        action='store_true',
+        help='recompute the encoder blocks\' activations in backward '
+        '(model.backbone.with_cp=True): less memory, about a third more '
+        'encoder compute; with DDP or --fsdp')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -117,6 +136,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = default_work_dir(args.config)
     if args.amp:
         enable_amp(cfg)
+    if getattr(args, 'fsdp', False):
+        enable_fsdp(cfg)
+    if getattr(args, 'activation_checkpointing', False):
+        enable_activation_checkpointing(cfg)
     apply_resume(cfg, args.resume)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)

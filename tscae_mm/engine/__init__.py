@@ -5,6 +5,8 @@ from .config_checks import (
     check_training_config,
     check_tscae_config,
 )
+from .flexible_runner import ReliableFlexibleRunner
+from .fsdp_strategy import TSCAEFSDPStrategy, transformer_block_wrap_policy
 from .hooks import (
     GlobalBatchLossHook,
     NonFiniteLossError,
@@ -19,5 +21,7 @@ __all__ = [
     'ConfigMismatchError', 'check_seeded_loader', 'check_training_config',
     'check_tscae_config', 'GlobalBatchLossHook', 'NonFiniteLossError',
     'NonFiniteLossHook', 'ReproducibleRandomnessHook', 'SkippedImagesHook',
-    'CheckpointMismatchError', 'ReliableRunner', 'SyncBatchNormAnyDevice'
+    'CheckpointMismatchError', 'ReliableRunner', 'SyncBatchNormAnyDevice',
+    'ReliableFlexibleRunner', 'TSCAEFSDPStrategy',
+    'transformer_block_wrap_policy'
 ]

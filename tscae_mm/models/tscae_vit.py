@@ -5,9 +5,13 @@ import torch
 from mmcv.cnn.bricks.drop import DropPath
 from mmengine.logging import MMLogger
 from mmpretrain.models import VisionTransformer
+from mmpretrain.models.backbones.vision_transformer import (
+    TransformerEncoderLayer,
+)
 from mmpretrain.models.utils import build_2d_sincos_position_embedding
 from mmpretrain.registry import MODELS
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from ..utils.cpu_threads import log_cpu_threads
 from ..utils.pretrained_check import (
@@ -20,6 +24,24 @@ PLACEHOLDER_TOKENS = ('mask_token', 'visible_token')
 # Weights a pre-training checkpoint lacks by design: the dense tasks' pyramid,
 # the norm after global pooling (out_type='avg_featmap'), the placeholders.
 NOT_PRETRAINED = ('feature_pyramid.', 'ln2.', *PLACEHOLDER_TOKENS)
+
+
+class CheckpointedEncoderLayer(TransformerEncoderLayer):
+    """mmpretrain's ViT block whose activations are recomputed in backward.
+
+    While gradients are recorded, the block's forward runs under
+    ``torch.utils.checkpoint.checkpoint(..., use_reentrant=False)``: autograd
+    keeps only the block's input and reruns the block (same random state,
+    so the same drop-path) when the gradient reaches it. Same weights, names
+    and results as :class:`TransformerEncoderLayer`; it is one (so FSDP's
+    per-block wrapping finds it, and the recomputation runs inside the
+    block's FSDP unit while its weights are gathered).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled():
+            return checkpoint(super().forward, x, use_reentrant=False)
+        return super().forward(x)
 
 
 class TSCAEEncoderOutput(NamedTuple):
@@ -85,6 +107,10 @@ class TSCAEViT(VisionTransformer):
             tuple of ``(B, D, H, W)`` maps from ``out_indices`` into a
             multi-scale tuple (for FPN / UperNet necks). Requires
             ``out_type='featmap'``. Defaults to None.
+        with_cp (bool): Activation checkpointing per transformer block
+            (:class:`CheckpointedEncoderLayer`): about a third more encoder
+            compute for far fewer stored activations. Works with and without
+            DDP / FSDP, in pre-training and downstream. Defaults to False.
         out_type (str): Output of the plain forward, as in
             :class:`VisionTransformer`. Defaults to ``'cls_token'``.
         **kwargs: Other :class:`VisionTransformer` arguments (out_indices,
@@ -101,6 +127,7 @@ class TSCAEViT(VisionTransformer):
                  feature_pyramid: Optional[dict] = None,
                  out_type: str = 'cls_token',
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 with_cp: bool = False,
                  **kwargs) -> None:
         super().__init__(
             arch=arch,
@@ -118,6 +145,10 @@ class TSCAEViT(VisionTransformer):
         self.token_drop = token_drop
         self.num_patches = self.patch_resolution[0] * self.patch_resolution[1]
         self._store_drop_path_rates_as_floats()
+        self.with_cp = with_cp
+        if with_cp:  # same module, checkpointed forward; no new state
+            for layer in self.layers:
+                layer.__class__ = CheckpointedEncoderLayer
 
         if masked_pretraining:
             self.pos_embed.requires_grad = False  # fixed sin-cos

@@ -14,7 +14,9 @@ from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
 from .launch import (
     build_runner,
     default_work_dir,
+    enable_activation_checkpointing,
     enable_amp,
+    enable_fsdp,
     fit_amp_to_device,
     prepare_launcher,
 )
@@ -23,5 +25,6 @@ __all__ = [
     'ALLOW_UNSAFE_ENV', 'UnsafeCheckpointError',
     'allow_unsafe_checkpoint_load', 'register_checkpoint_safe_globals',
     'CPUAmpOptimWrapper', 'build_runner', 'default_work_dir', 'enable_amp',
-    'fit_amp_to_device', 'prepare_launcher'
+    'fit_amp_to_device', 'prepare_launcher', 'enable_fsdp',
+    'enable_activation_checkpointing'
 ]

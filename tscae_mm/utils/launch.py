@@ -10,7 +10,12 @@
   ``default_scope``), else MMEngine's ``Runner``.
 - Mixed precision: ``AmpOptimWrapper`` on CUDA, :class:`CPUAmpOptimWrapper`
   (bfloat16) on CPU, so one config trains with ``--amp`` on either.
+- FSDP (``--fsdp``): :func:`enable_fsdp` switches a config to MMEngine's
+  FlexibleRunner (``ReliableFlexibleRunner``) with ``TSCAEFSDPStrategy``;
+  :func:`enable_activation_checkpointing` (``--activation-checkpointing``)
+  checkpoints the encoder's blocks, with DDP or FSDP.
 """
+import copy
 import datetime
 import os
 import os.path as osp
@@ -25,6 +30,17 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .cpu_threads import configure_cpu_threads, log_cpu_threads
 
+FLEXIBLE_RUNNER = 'ReliableFlexibleRunner'
+# The strategy of configs/_base_/fsdp.py (tests/test_fsdp.py checks they
+# agree).
+DEFAULT_FSDP_STRATEGY = dict(
+    type='TSCAEFSDPStrategy',
+    state_dict_cfg='full',
+    model_wrapper=dict(
+        type='MMFullyShardedDataParallel',
+        sharding_strategy='FULL_SHARD',
+        use_orig_params=True,
+        auto_wrap_policy=dict(type='transformer_block_wrap_policy')))
 TORCHRUN_ENV_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 DEFAULT_DDP_WRAPPER = 'MMDistributedDataParallel'
 
@@ -182,6 +198,39 @@ def fit_amp_to_device(cfg: Config) -> None:
         'CPUAmpOptimWrapper in bfloat16 (no loss scaling: bfloat16 has '
         "float32's exponent range).",
         logger='current')
+
+
+def enable_fsdp(cfg: Config) -> None:
+    """Train with FSDP: MMEngine's FlexibleRunner (as
+    ``ReliableFlexibleRunner``) and, unless the config names a strategy,
+    :data:`DEFAULT_FSDP_STRATEGY` (one FSDP unit per transformer block, full
+    checkpoints written by rank 0).
+
+    Args:
+        cfg: The run's config (``runner_type`` and ``strategy`` changed in
+            place).
+    """
+    cfg.runner_type = FLEXIBLE_RUNNER
+    if not cfg.get('strategy'):
+        cfg.strategy = ConfigDict(copy.deepcopy(DEFAULT_FSDP_STRATEGY))
+
+
+def enable_activation_checkpointing(cfg: Config) -> None:
+    """Checkpoint the encoder's transformer blocks (``with_cp=True`` on
+    ``model.backbone``): their activations are recomputed in backward.
+
+    Raises:
+        ValueError: the config's model has no ``backbone``, or one that is
+            not a ``TSCAEViT`` (the encoder that implements ``with_cp``).
+    """
+    backbone = (cfg.get('model') or {}).get('backbone')
+    if not backbone or backbone.get('type') != 'TSCAEViT':
+        raise ValueError(
+            '--activation-checkpointing checkpoints the blocks of a TSCAEViT '
+            'encoder (model.backbone.type=\'TSCAEViT\'), but this config\'s '
+            f'model.backbone is {backbone and backbone.get("type")!r}; set '
+            'with_cp (if its backbone has one) with --cfg-options instead.')
+    backbone.with_cp = True
 
 
 def default_work_dir(config_path: str) -> str:
