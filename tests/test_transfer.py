@@ -163,6 +163,18 @@ def test_report_writes_transfer_json_and_the_results_section(tmp_path):
         f'{transfer.END}\nafter\n')
     assert '| random init | 2.50 (2.00-3.00, 2 seeds)' in text
     assert '- detection: MAE vs random init: 11.00 vs 2.50' in text
+    # every result is kept beside transfer.json, and a later report on a
+    # machine without the work dir (or with only new runs) still has them
+    assert len(list((docs / 'results' / 'transfer').glob('*.json'))) == 10
+    fresh = tmp_path / 'fresh'
+    (fresh / 'results').mkdir(parents=True)
+    newer = dict(fake_results()[0], value=2.25)
+    (fresh / 'results' / '0.json').write_text(json.dumps(newer))
+    data = transfer.report(str(fresh), str(docs / 'results'))
+    entry = data['tasks']['detection']['encoders']['random_init']
+    assert entry['values'] == [2.25, 3.0]
+    assert data['tasks']['segmentation']['encoders']['mae']['values'] == [
+        21.0, 23.0]
 
 
 def test_data_stage_refuses_a_devkit_made_otherwise(tmp_path, monkeypatch):

@@ -297,13 +297,26 @@ def table(tasks: dict) -> str:
     return '\n'.join(rows) + '\n'
 
 
+def committed_results(work_dir: str, out: str) -> List[dict]:
+    """Every run's result: those of ``<work_dir>/results`` (this machine's
+    runs) and those already in ``<out>/transfer`` (committed by earlier
+    runs, perhaps on another machine); the work dir's win. All of them are
+    written to ``<out>/transfer``, so the figures survive the work dir."""
+    by_name = {}
+    for folder in (osp.join(out, 'transfer'), osp.join(work_dir, 'results')):
+        if osp.isdir(folder):
+            for path in sorted(Path(folder).glob('*.json')):
+                by_name[path.stem] = load_json(str(path))
+    for name, result in by_name.items():
+        save_json(osp.join(out, 'transfer', f'{name}.json'), result)
+    return [by_name[name] for name in sorted(by_name)]
+
+
 def report(work_dir: str, out: str) -> dict:
-    """``<out>/transfer.json`` and the section of docs/results.md (the
-    file beside ``out``) between :data:`BEGIN` and :data:`END`."""
-    results_dir = osp.join(work_dir, 'results')
-    results = [load_json(osp.join(results_dir, f))
-               for f in sorted(Path(results_dir).glob('*.json'))] \
-        if osp.isdir(results_dir) else []
+    """``<out>/transfer.json`` (from :func:`committed_results`) and the
+    section of docs/results.md (the file beside ``out``) between
+    :data:`BEGIN` and :data:`END`."""
+    results = committed_results(work_dir, out)
     tasks = collect(results)
     lines = verdicts(tasks)
     data = dict(
@@ -367,7 +380,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 __all__ = [
     'BEGIN', 'CLAIMS', 'COMMANDS', 'DATA', 'DATA_ROOT', 'END', 'ENCODERS',
-    'TASKS', 'Task', 'collect', 'encoder_checkpoint', 'finetune',
-    'finetune_one', 'finetune_options', 'logged_metric', 'main',
+    'TASKS', 'Task', 'collect', 'committed_results', 'encoder_checkpoint',
+    'finetune', 'finetune_one', 'finetune_options', 'logged_metric', 'main',
     'make_data', 'report', 'run_name', 'table', 'verdicts'
 ]
