@@ -32,7 +32,11 @@ def innermost_dataset(cfg: Config) -> dict:
 def test_pretraining_config_is_reliable(path):
     cfg = Config.fromfile(str(path))
     check_training_config(cfg)
-    assert cfg.runner_type == 'ReliableRunner'
+    if 'fsdp' in path.stem:  # FSDP: MMEngine's FlexibleRunner, ours
+        assert cfg.runner_type == 'ReliableFlexibleRunner'
+        assert cfg.strategy.type == 'TSCAEFSDPStrategy'
+    else:
+        assert cfg.runner_type == 'ReliableRunner'
     assert RELIABILITY_HOOKS <= {hook['type'] for hook in cfg.custom_hooks}
     assert cfg.train_dataloader.sampler.type == 'SeededSampler'
     assert cfg.train_dataloader.dataset.type == 'SeededDataset'
