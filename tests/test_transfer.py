@@ -196,3 +196,39 @@ def test_data_stage_refuses_a_devkit_made_otherwise(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match='run the data stage'):
         transfer.finetune(['detection'], ['mae'], [0], str(tmp_path / 'w'),
                           str(tmp_path / 's'))
+
+
+def test_average_precision_is_the_mean_precision_at_the_positives():
+    import numpy as np
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    assert transfer.average_precision(scores, np.array([1, 0, 1, 0])) == \
+        pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert transfer.average_precision(scores, np.array([0, 0, 0, 1])) == \
+        pytest.approx(1 / 4)
+    with pytest.raises(ValueError, match='at least one positive'):
+        transfer.average_precision(scores, np.zeros(4))
+
+
+def test_multilabel_probe_reads_classes_from_features_not_noise():
+    import numpy as np
+    import torch
+    rng = np.random.default_rng(0)
+
+    def split(n, informative):
+        x = rng.normal(size=(n, 16)).astype(np.float32)
+        y = np.zeros((n, 20), dtype=np.float32)
+        if informative:
+            y[:, 0] = x[:, 0] > 0
+            y[:, 1] = x[:, 1] > 0.5
+        else:
+            y[:, 0] = rng.random(n) > 0.5
+            y[:, 1] = rng.random(n) > 0.7
+        return torch.from_numpy(x), y
+
+    clean = transfer.multilabel_probe(*split(400, True), *split(200, True))
+    assert set(clean['ap']) == {'0', '1'}  # classes absent from the test
+    assert clean['map'] > 95
+    noise = transfer.multilabel_probe(*split(400, False), *split(200, False))
+    assert abs(noise['map'] - noise['chance_map']) < 12
+    assert noise['chance_map'] == pytest.approx(100 * np.mean(
+        [0.5, 0.3]), abs=8)

@@ -13,6 +13,12 @@ last checkpoint):
 - ``finetune``: ``tools/train.py <task config> --resume`` per task, encoder
   and seed; the toolbox's own metric, as logged at the end of the run, goes
   to ``<work-dir>/results/<task>_<encoder>[-seed<s>].json``.
+- ``probe``: a diagnostic beside the fine-tunings: the frozen encoders'
+  pooled features of the whole 64x48 images, a multi-label logistic
+  regression on VOC2007 trainval, AP per present class on VOC2007 test
+  (``<work-dir>/probe/<encoder>[-seed<s>].json``); it says whether an
+  encoder's features carry the image-level classes at all, apart from how
+  the fine-tuning uses them.
 - ``report``: ``docs/results/transfer.json`` and the tables and verdicts in
   docs/results.md, between the transfer markers.
 """
@@ -20,6 +26,11 @@ import json
 import os.path as osp
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
 
 from .comparison import summarise, verdict
 from .runs import PYTHON, RANDOM_INIT, REPO_ROOT, RUNS, run_key
@@ -33,7 +44,7 @@ from .stages import (
     scalar_records,
 )
 
-STAGES = ('data', 'finetune', 'report')
+STAGES = ('data', 'finetune', 'probe', 'report')
 # the VOCdevkit of the benchmark configs (their data_root), relative to the
 # checkout, and how it is made
 DATA_ROOT = 'data/transfer-voc/VOCdevkit'
@@ -221,6 +232,134 @@ def finetune_one(task: str, encoder: str, seed: int, work_dir: str,
     return result
 
 
+# ------------------------------------------------------------------- probe
+PROBE_SCALE = (64, 48)  # (width, height), as the task configs read them
+
+
+def voc_labels(year_dir: Path, split: str) -> tuple:
+    """Image ids of a VOC split and their (N, 20) 0 / 1 class matrix, from
+    ImageSets/Main/<class>_<split>.txt."""
+    from tscae_mm.datasets.mini_voc import VOC_CLASSES
+    ids = (year_dir / 'ImageSets' / 'Main' / f'{split}.txt').read_text(
+    ).split()
+    index = {image_id: i for i, image_id in enumerate(ids)}
+    labels = np.zeros((len(ids), len(VOC_CLASSES)), dtype=np.float32)
+    for c, name in enumerate(VOC_CLASSES):
+        lines = (year_dir / 'ImageSets' / 'Main' /
+                 f'{name}_{split}.txt').read_text().splitlines()
+        for line in lines:
+            image_id, flag = line.split()
+            labels[index[image_id], c] = float(flag == '1')
+    return ids, labels
+
+
+def average_precision(scores, labels) -> float:
+    """AP of one class: the mean of the precisions at each positive, the
+    images ranked by score (no interpolation)."""
+    order = np.argsort(-scores, kind='stable')
+    hits = labels[order] > 0
+    if not hits.any():
+        raise ValueError('average_precision needs at least one positive')
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    return float(precision[hits].mean())
+
+
+def probe_features(encoder, spec, paths) -> torch.Tensor:
+    """Pooled features of whole images read at :data:`PROBE_SCALE`."""
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(paths), 250):
+            batch = np.stack([
+                cv2.resize(cv2.imread(p), PROBE_SCALE,
+                           interpolation=cv2.INTER_CUBIC)[..., ::-1]
+                for p in paths[start:start + 250]
+            ])
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+            feats = encoder((x - mean) / std)
+            out.append((feats[0] if isinstance(feats, tuple) else
+                        feats).float())
+    return torch.cat(out)
+
+
+def multilabel_probe(train_x, train_y, test_x, test_y,
+                     weight_decay: float = 1e-4) -> dict:
+    """Independent logistic regressions (one per class) on standardised
+    features, full-batch L-BFGS; AP per class present in the test set and
+    their mean (%)."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    xtr = ((train_x - mean) / std).double()
+    xte = ((test_x - mean) / std).double()
+    ytr = torch.from_numpy(train_y).double()
+    linear = torch.nn.Linear(xtr.shape[1], ytr.shape[1]).double()
+    torch.nn.init.zeros_(linear.weight)
+    torch.nn.init.zeros_(linear.bias)
+    optimizer = torch.optim.LBFGS(
+        linear.parameters(), lr=1., max_iter=500, history_size=20,
+        tolerance_grad=1e-9, tolerance_change=1e-12,
+        line_search_fn='strong_wolfe')
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(linear(xtr), ytr) + \
+            weight_decay * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    with torch.no_grad():
+        scores = linear(xte).numpy()
+    present = [c for c in range(test_y.shape[1]) if test_y[:, c].any()]
+    aps = {c: 100. * average_precision(scores[:, c], test_y[:, c])
+           for c in present}
+    chance = 100. * float(np.mean([test_y[:, c].mean() for c in present]))
+    return dict(map=float(np.mean(list(aps.values()))), chance_map=chance,
+                ap={str(c): round(v, 2) for c, v in aps.items()})
+
+
+def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
+          study_work_dir: str) -> None:
+    """The frozen multi-label probe of every encoder and seed (module
+    docstring); skips what is done."""
+
+    from tscae_mm.evaluation import build_encoder, encoder_spec
+    year_dir = Path(REPO_ROOT, DATA_ROOT, 'VOC2007')
+    if not (year_dir / 'ImageSets' / 'Main' / 'test.txt').exists():
+        raise FileNotFoundError(
+            f'{year_dir} is not written yet: run the data stage first '
+            '(--stages data).')
+    train_ids, train_y = voc_labels(year_dir, 'trainval')
+    test_ids, test_y = voc_labels(year_dir, 'test')
+    spec = encoder_spec(osp.join(REPO_ROOT, RUNS['mae'].config))
+    for seed in seeds:
+        for encoder_name in encoders:
+            name = run_key(encoder_name, seed)
+            path = osp.join(work_dir, 'probe', f'{name}.json')
+            if osp.exists(path):
+                continue
+            checkpoint = encoder_checkpoint(encoder_name, seed,
+                                            study_work_dir)
+            if checkpoint is not None and not osp.exists(checkpoint):
+                log(f'probe {name}: {checkpoint} is not there; skipped')
+                continue
+            torch.manual_seed(seed)
+            encoder = build_encoder(spec, checkpoint)
+            xtr = probe_features(encoder, spec, [
+                str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in train_ids
+            ])
+            xte = probe_features(encoder, spec, [
+                str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in test_ids
+            ])
+            result = dict(encoder=encoder_name, seed=seed,
+                          checkpoint=checkpoint,
+                          **multilabel_probe(xtr, train_y, xte, test_y))
+            save_json(path, result)
+            log(f'probe {name}: mAP over the present classes '
+                f'{result["map"]:.2f} (chance {result["chance_map"]:.2f})')
+
+
 # ------------------------------------------------------------------ report
 def collect(results: Sequence[dict]) -> dict:
     """transfer.json's ``tasks``: per task its metric and, per encoder with
@@ -374,6 +513,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if 'finetune' in args.stages:
         finetune(args.tasks, args.encoders, args.seeds, args.work_dir,
                  args.study_work_dir)
+    if 'probe' in args.stages:
+        probe(args.encoders, args.seeds, args.work_dir, args.study_work_dir)
     if 'report' in args.stages:
         report(args.work_dir, args.out)
 
@@ -382,5 +523,6 @@ __all__ = [
     'BEGIN', 'CLAIMS', 'COMMANDS', 'DATA', 'DATA_ROOT', 'END', 'ENCODERS',
     'TASKS', 'Task', 'collect', 'committed_results', 'encoder_checkpoint',
     'finetune', 'finetune_one', 'finetune_options', 'logged_metric', 'main',
-    'make_data', 'report', 'run_name', 'table', 'verdicts'
+    'make_data', 'multilabel_probe', 'average_precision', 'probe',
+    'report', 'run_name', 'table', 'verdicts'
 ]
