@@ -33,6 +33,7 @@ from tscae_mm.utils import (
     build_runner,
     default_work_dir,
     prepare_launcher,
+    release_process_group,
 )
 from tscae_mm.utils.plugin_imports import (
     explain_unregistered_types,
@@ -122,8 +123,11 @@ def main(argv=None) -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     warn_if_plugin_not_imported(cfg, args.config)
     prepare_launcher(cfg, args.launcher)
-    with explain_unregistered_types(cfg):
-        build_runner(cfg).test()
+    try:
+        with explain_unregistered_types(cfg):
+            build_runner(cfg).test()
+    finally:
+        release_process_group()
 
 
 if __name__ == '__main__':

@@ -46,6 +46,7 @@ from tscae_mm.utils import (
     enable_fsdp,
     fit_amp_to_device,
     prepare_launcher,
+    release_process_group,
 )
 from tscae_mm.utils.plugin_imports import (
     explain_unregistered_types,
@@ -156,8 +157,11 @@ def main(argv=None) -> None:
     if cfg.get('runner_type') != 'ReliableRunner':  # it checks the config
         warn_if_schedule_and_loop_disagree(cfg)
     prepare_launcher(cfg, args.launcher)
-    with explain_unregistered_types(cfg):
-        build_runner(cfg).train()
+    try:
+        with explain_unregistered_types(cfg):
+            build_runner(cfg).train()
+    finally:
+        release_process_group()
 
 
 if __name__ == '__main__':

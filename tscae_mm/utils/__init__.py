@@ -19,6 +19,7 @@ from .launch import (
     enable_fsdp,
     fit_amp_to_device,
     prepare_launcher,
+    release_process_group,
 )
 
 __all__ = [
@@ -26,5 +27,5 @@ __all__ = [
     'allow_unsafe_checkpoint_load', 'register_checkpoint_safe_globals',
     'CPUAmpOptimWrapper', 'build_runner', 'default_work_dir', 'enable_amp',
     'fit_amp_to_device', 'prepare_launcher', 'enable_fsdp',
-    'enable_activation_checkpointing'
+    'enable_activation_checkpointing', 'release_process_group'
 ]

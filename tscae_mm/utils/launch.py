@@ -233,6 +233,19 @@ def enable_activation_checkpointing(cfg: Config) -> None:
     backbone.with_cp = True
 
 
+def release_process_group() -> None:
+    """Destroy the default process group, if this process started one.
+
+    MMEngine's runners leave it to interpreter shutdown, where gloo's worker
+    threads can be torn down while still joinable: the process then aborts
+    ("terminate called without an active exception") after its work is done
+    and saved, and torchrun reports the whole run as failed. The entry
+    points call this when training or testing ends, normally or not.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def default_work_dir(config_path: str) -> str:
     """./work_dirs/<config file name without extension>."""
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
