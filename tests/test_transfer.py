@@ -232,3 +232,25 @@ def test_multilabel_probe_reads_classes_from_features_not_noise():
     assert abs(noise['map'] - noise['chance_map']) < 12
     assert noise['chance_map'] == pytest.approx(100 * np.mean(
         [0.5, 0.3]), abs=8)
+
+
+def test_report_summarises_the_frozen_probe(tmp_path):
+    work = tmp_path / 'work'
+    (work / 'probe').mkdir(parents=True)
+    for encoder, maps in (('random_init', (25.0, 26.0)), ('mae',
+                                                          (30.0, 31.5))):
+        for seed, value in enumerate(maps):
+            (work / 'probe' / f'{encoder}-seed{seed}.json').write_text(
+                json.dumps(dict(encoder=encoder, seed=seed, map=value,
+                                chance_map=15.74, ap={})))
+    out = tmp_path / 'docs' / 'results'
+    out.mkdir(parents=True)
+    data = transfer.report(str(work), str(out))
+    mae = data['probe']['encoders']['mae']
+    assert (mae['seeds'], mae['mean'], mae['spread'], mae['chance']) == (
+        [0, 1], 30.75, 1.5, 15.74)
+    assert ('frozen probe: MAE vs random init: 30.75 vs 25.50 (+5.25; MAE '
+            'higher, outside the spread)') in data['verdicts']
+    assert len(list((out / 'transfer_probe').glob('*.json'))) == 4
+    assert '| MAE | 30.75 (30.00-31.50, 2 seeds) | 15.74 |' in \
+        transfer.probe_table(data['probe']['encoders'])

@@ -436,6 +436,47 @@ def table(tasks: dict) -> str:
     return '\n'.join(rows) + '\n'
 
 
+def committed_probes(work_dir: str, out: str) -> dict:
+    """The probe stage's results (``<work_dir>/probe`` over the committed
+    ``<out>/transfer_probe``, which all are copied to), summarised per
+    encoder: ``seeds``, ``values`` (mAP over the present classes),
+    ``mean``, ``spread``, and the chance mAP."""
+    by_name = {}
+    for folder in (osp.join(out, 'transfer_probe'),
+                   osp.join(work_dir, 'probe')):
+        if osp.isdir(folder):
+            for path in sorted(Path(folder).glob('*.json')):
+                by_name[path.stem] = load_json(str(path))
+    for name, result in by_name.items():
+        save_json(osp.join(out, 'transfer_probe', f'{name}.json'), result)
+    encoders = {}
+    for encoder in ENCODERS:
+        runs = sorted((r for r in by_name.values()
+                       if r['encoder'] == encoder), key=lambda r: r['seed'])
+        if not runs:
+            continue
+        values = [round(r['map'], 2) for r in runs]
+        summary = summarise(values)
+        encoders[encoder] = dict(
+            label=ENCODER_LABELS[encoder], seeds=[r['seed'] for r in runs],
+            values=values, mean=round(summary['mean'], 2),
+            spread=round(summary['spread'], 2), min=summary['min'],
+            max=summary['max'], chance=round(runs[0]['chance_map'], 2))
+    return encoders
+
+
+def probe_table(encoders: dict) -> str:
+    """Markdown: the frozen probe's mAP per encoder."""
+    rows = ['| encoder | frozen probe mAP, present classes (VOC2007 test) '
+            '| chance |', '| --- | ---: | ---: |']
+    for e in encoders.values():
+        n = len(e['values'])
+        cell = (f"{e['mean']:.2f} ({e['min']:.2f}-{e['max']:.2f}, {n} "
+                'seeds)' if n > 1 else f"{e['mean']:.2f} (1 seed)")
+        rows.append(f"| {e['label']} | {cell} | {e['chance']:.2f} |")
+    return '\n'.join(rows) + '\n'
+
+
 def committed_results(work_dir: str, out: str) -> List[dict]:
     """Every run's result: those of ``<work_dir>/results`` (this machine's
     runs) and those already in ``<out>/transfer`` (committed by earlier
@@ -458,15 +499,25 @@ def report(work_dir: str, out: str) -> dict:
     results = committed_results(work_dir, out)
     tasks = collect(results)
     lines = verdicts(tasks)
+    probes = committed_probes(work_dir, out)
+    if probes:
+        lines += verdicts({'frozen probe': dict(encoders=probes)})
     data = dict(
         description='The study encoders fine-tuned on the transfer '
         'VOCdevkit (docs/results.md, "Transfer"); values in percent, '
         'spread = max - min over the seeds.',
         data=dict(DATA, root=DATA_ROOT),
-        tasks=tasks, verdicts=lines, commands=COMMANDS)
+        tasks=tasks, probe=dict(
+            metric='mAP over the classes present in VOC2007 test (%)',
+            description='frozen encoders, pooled features of the whole '
+            '64x48 images, one logistic regression per class on VOC2007 '
+            'trainval (the probe stage)', encoders=probes),
+        verdicts=lines, commands=COMMANDS)
     save_json(osp.join(out, 'transfer.json'), data)
-    section = (table(tasks) + '\n' + '\n'.join(f'- {line}'
-                                               for line in lines) + '\n')
+    section = table(tasks) + '\n'
+    if probes:
+        section += probe_table(probes) + '\n'
+    section += '\n'.join(f'- {line}' for line in lines) + '\n'
     results_md = osp.join(osp.dirname(osp.abspath(out)), 'results.md')
     if osp.exists(results_md):
         text = Path(results_md).read_text()
@@ -521,7 +572,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 
 __all__ = [
     'BEGIN', 'CLAIMS', 'COMMANDS', 'DATA', 'DATA_ROOT', 'END', 'ENCODERS',
-    'TASKS', 'Task', 'collect', 'committed_results', 'encoder_checkpoint',
+    'TASKS', 'Task', 'collect', 'committed_probes', 'committed_results',
+    'encoder_checkpoint', 'probe_table',
     'finetune', 'finetune_one', 'finetune_options', 'logged_metric', 'main',
     'make_data', 'multilabel_probe', 'average_precision', 'probe',
     'report', 'run_name', 'table', 'verdicts'
