@@ -98,7 +98,8 @@ COMMANDS = [
     '../shared/data/cifar10-jpg.tar.gz',
     'python tools/run_study.py --stages pretrain --runs mae tscae '
     'tscae_recommended --seeds 0 1',
-    'python tools/run_transfer.py --stages data finetune report --seeds 0 1',
+    'python tools/run_transfer.py --stages data finetune probe report '
+    '--seeds 0 1',
 ]
 BEGIN = '<!-- transfer: written by tools/run_transfer.py, do not edit -->'
 END = '<!-- end of transfer -->'
