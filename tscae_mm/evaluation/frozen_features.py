@@ -206,20 +206,27 @@ def knn_accuracy(train_feats: torch.Tensor,
     return 100. * correct / len(test_feats)
 
 
-def linear_probe(train_feats: torch.Tensor,
-                 train_labels: torch.Tensor,
-                 test_feats: torch.Tensor,
-                 test_labels: torch.Tensor,
-                 weight_decay: float = 1e-4,
-                 max_iter: int = 500) -> float:
-    """Top-1 (%) of a multinomial logistic regression on the standardised
-    features (train-set mean / std, like MAE's BatchNorm without affine),
-    fitted full-batch with L-BFGS and an L2 penalty; deterministic."""
+def fit_linear_probe(train_feats: torch.Tensor,
+                     targets: torch.Tensor,
+                     num_outputs: int,
+                     loss_fn,
+                     weight_decay: float = 1e-4,
+                     max_iter: int = 500):
+    """A zero-initialised linear layer fitted full-batch with L-BFGS and an
+    L2 penalty on standardised features (train-set mean / std, like MAE's
+    BatchNorm without affine); deterministic.
+
+    Returns:
+        ``(linear, standardise)``: the fitted float64 layer and the function
+        that standardises other features as the training ones were.
+    """
     mean, std = train_feats.mean(0), train_feats.std(0) + 1e-6
-    xtr = ((train_feats - mean) / std).double()
-    xte = ((test_feats - mean) / std).double()
-    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    linear = torch.nn.Linear(xtr.shape[1], num_classes).double()
+
+    def standardise(feats: torch.Tensor) -> torch.Tensor:
+        return ((feats - mean) / std).double()
+
+    xtr = standardise(train_feats)
+    linear = torch.nn.Linear(xtr.shape[1], num_outputs).double()
     torch.nn.init.zeros_(linear.weight)
     torch.nn.init.zeros_(linear.bias)
     optimizer = torch.optim.LBFGS(
@@ -233,13 +240,28 @@ def linear_probe(train_feats: torch.Tensor,
 
     def closure():
         optimizer.zero_grad()
-        loss = F.cross_entropy(linear(xtr), train_labels) + \
+        loss = loss_fn(linear(xtr), targets) + \
             weight_decay * linear.weight.pow(2).sum()
         loss.backward()
         return loss
 
     with torch.enable_grad():
         optimizer.step(closure)
+    return linear, standardise
+
+
+def linear_probe(train_feats: torch.Tensor,
+                 train_labels: torch.Tensor,
+                 test_feats: torch.Tensor,
+                 test_labels: torch.Tensor,
+                 weight_decay: float = 1e-4,
+                 max_iter: int = 500) -> float:
+    """Top-1 (%) of a multinomial logistic regression on the standardised
+    features (:func:`fit_linear_probe`)."""
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    linear, standardise = fit_linear_probe(train_feats, train_labels,
+                                           num_classes, F.cross_entropy,
+                                           weight_decay, max_iter)
     with torch.no_grad():
-        pred = linear(xte).argmax(1)
+        pred = linear(standardise(test_feats)).argmax(1)
     return 100. * (pred == test_labels).float().mean().item()

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..evaluation.frozen_features import fit_linear_probe
 from .comparison import summarise, verdict
 from .runs import PYTHON, RANDOM_INIT, REPO_ROOT, RUNS, run_key
 from .stages import (
@@ -287,31 +288,14 @@ def probe_features(encoder, spec, paths) -> torch.Tensor:
 def multilabel_probe(train_x, train_y, test_x, test_y,
                      weight_decay: float = 1e-4) -> dict:
     """Independent logistic regressions (one per class) on standardised
-    features, full-batch L-BFGS; AP per class present in the test set and
-    their mean (%)."""
-    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    xtr = ((train_x - mean) / std).double()
-    xte = ((test_x - mean) / std).double()
-    ytr = torch.from_numpy(train_y).double()
-    linear = torch.nn.Linear(xtr.shape[1], ytr.shape[1]).double()
-    torch.nn.init.zeros_(linear.weight)
-    torch.nn.init.zeros_(linear.bias)
-    optimizer = torch.optim.LBFGS(
-        linear.parameters(), lr=1., max_iter=500, history_size=20,
-        tolerance_grad=1e-9, tolerance_change=1e-12,
-        line_search_fn='strong_wolfe')
-
-    def closure():
-        optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(linear(xtr), ytr) + \
-            weight_decay * linear.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
+    features, full-batch L-BFGS (the study's linear probe's fit,
+    ``fit_linear_probe``); AP per class present in the test set and their
+    mean (%)."""
+    linear, standardise = fit_linear_probe(
+        train_x, torch.from_numpy(train_y).double(), train_y.shape[1],
+        F.binary_cross_entropy_with_logits, weight_decay)
     with torch.no_grad():
-        scores = linear(xte).numpy()
+        scores = linear(standardise(test_x)).numpy()
     present = [c for c in range(test_y.shape[1]) if test_y[:, c].any()]
     aps = {c: 100. * average_precision(scores[:, c], test_y[:, c])
            for c in present}
