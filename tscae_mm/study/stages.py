@@ -358,13 +358,18 @@ def scalar_records(work_dir: str):
                     yield json.loads(line)
 
 
+def logged_metric(run_dir: str, metric: str) -> Optional[float]:
+    """The last value of ``metric`` in a work dir's logged scalars."""
+    value = None
+    for record in scalar_records(run_dir):
+        if metric in record:
+            value = record[metric]
+    return value
+
+
 def finetune_result(ft_dir: str) -> Optional[float]:
     """The last ``accuracy/top1`` logged in a fine-tuning work dir."""
-    top1 = None
-    for record in scalar_records(ft_dir):
-        if 'accuracy/top1' in record:
-            top1 = record['accuracy/top1']
-    return top1
+    return logged_metric(ft_dir, 'accuracy/top1')
 
 
 def finetune_options(key: str, work_dir: str) -> List[str]:

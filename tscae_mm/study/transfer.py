@@ -40,9 +40,9 @@ from .stages import (
     checkpoint_path,
     load_json,
     log,
+    logged_metric,
     run_command,
     save_json,
-    scalar_records,
 )
 
 STAGES = ('data', 'finetune', 'probe', 'report')
@@ -174,15 +174,6 @@ def finetune_options(encoder: str, seed: int,
         f'model.backbone.init_cfg.checkpoint={checkpoint}'
     ]
     return options + [f'randomness.seed={seed}']
-
-
-def logged_metric(run_dir: str, metric: str) -> Optional[float]:
-    """The last value of ``metric`` in a work dir's logged scalars."""
-    value = None
-    for record in scalar_records(run_dir):
-        if metric in record:
-            value = record[metric]
-    return value
 
 
 def finetune(tasks: Sequence[str], encoders: Sequence[str],
@@ -346,31 +337,41 @@ def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
 
 
 # ------------------------------------------------------------------ report
+def encoder_entry(encoder: str, runs: Sequence[dict],
+                  values: Sequence[float]) -> dict:
+    """One encoder's summary over its runs (sorted by seed): ``label``,
+    ``seeds``, ``values``, ``mean``, ``spread`` (max - min), ``min``,
+    ``max``."""
+    summary = summarise(list(values))
+    return dict(label=ENCODER_LABELS[encoder],
+                seeds=[r['seed'] for r in runs], values=list(values),
+                mean=round(summary['mean'], 2),
+                spread=round(summary['spread'], 2), min=summary['min'],
+                max=summary['max'])
+
+
+def runs_of(results: Sequence[dict], encoder: str, **match) -> List[dict]:
+    """The results of ``encoder`` (and ``match``'s other fields), by
+    seed."""
+    return sorted((r for r in results if r['encoder'] == encoder and all(
+        r[k] == v for k, v in match.items())), key=lambda r: r['seed'])
+
+
 def collect(results: Sequence[dict]) -> dict:
     """transfer.json's ``tasks``: per task its metric and, per encoder with
-    results, ``seeds``, ``values`` (per seed), ``mean``, ``spread`` (max -
-    min), ``minutes`` (mean wall-clock per run)."""
+    results, :func:`encoder_entry` and ``minutes`` (mean wall-clock per
+    run)."""
     tasks = {}
     for task, spec in TASKS.items():
         encoders = {}
         for encoder in ENCODERS:
-            runs = sorted((r for r in results
-                           if (r['task'], r['encoder']) == (task, encoder)),
-                          key=lambda r: r['seed'])
-            if not runs:
-                continue
-            values = [r['value'] for r in runs]
-            summary = summarise(values)
-            encoders[encoder] = dict(
-                label=ENCODER_LABELS[encoder],
-                seeds=[r['seed'] for r in runs],
-                values=values,
-                mean=round(summary['mean'], 2),
-                spread=round(summary['spread'], 2),
-                min=summary['min'],
-                max=summary['max'],
-                minutes=round(
-                    sum(r['seconds'] for r in runs) / len(runs) / 60, 1))
+            runs = runs_of(results, encoder, task=task)
+            if runs:
+                encoders[encoder] = dict(
+                    encoder_entry(encoder, runs, [r['value'] for r in runs]),
+                    minutes=round(
+                        sum(r['seconds'] for r in runs) / len(runs) / 60,
+                        1))
         tasks[task] = dict(metric=spec.metric, label=spec.label,
                            unit='percent', config=spec.config,
                            encoders=encoders)
@@ -396,6 +397,15 @@ def verdicts(tasks: dict) -> List[str]:
     return lines
 
 
+def seed_cell(entry: dict) -> str:
+    """``mean (min-max, n seeds)``, or ``mean (1 seed)``."""
+    n = len(entry['values'])
+    if n == 1:
+        return f"{entry['mean']:.2f} (1 seed)"
+    return (f"{entry['mean']:.2f} ({entry['min']:.2f}-{entry['max']:.2f}, "
+            f'{n} seeds)')
+
+
 def table(tasks: dict) -> str:
     """Markdown: one row per encoder, one column per task: mean (min-max,
     n seeds); then the minutes per run."""
@@ -411,10 +421,7 @@ def table(tasks: dict) -> str:
                 cells.append('-')
                 minutes.append('-')
                 continue
-            n = len(e['values'])
-            cells.append(f"{e['mean']:.2f} ({e['min']:.2f}-{e['max']:.2f}, "
-                         f'{n} seeds)' if n > 1 else
-                         f"{e['mean']:.2f} (1 seed)")
+            cells.append(seed_cell(e))
             minutes.append(f"{e['minutes']:.1f}")
         rows.append(f'| {ENCODER_LABELS[encoder]} | ' + ' | '.join(cells) +
                     ' | ' + ' / '.join(minutes) + ' |')
@@ -423,30 +430,19 @@ def table(tasks: dict) -> str:
 
 def committed_probes(work_dir: str, out: str) -> dict:
     """The probe stage's results (``<work_dir>/probe`` over the committed
-    ``<out>/transfer_probe``, which all are copied to), summarised per
-    encoder: ``seeds``, ``values`` (mAP over the present classes),
-    ``mean``, ``spread``, and the chance mAP."""
-    by_name = {}
-    for folder in (osp.join(out, 'transfer_probe'),
-                   osp.join(work_dir, 'probe')):
-        if osp.isdir(folder):
-            for path in sorted(Path(folder).glob('*.json')):
-                by_name[path.stem] = load_json(str(path))
-    for name, result in by_name.items():
-        save_json(osp.join(out, 'transfer_probe', f'{name}.json'), result)
+    ``<out>/transfer_probe``; :func:`merge_committed`), per encoder:
+    :func:`encoder_entry` of the mAP over the present classes, and the
+    chance mAP."""
+    results = merge_committed(osp.join(work_dir, 'probe'),
+                              osp.join(out, 'transfer_probe'))
     encoders = {}
     for encoder in ENCODERS:
-        runs = sorted((r for r in by_name.values()
-                       if r['encoder'] == encoder), key=lambda r: r['seed'])
-        if not runs:
-            continue
-        values = [round(r['map'], 2) for r in runs]
-        summary = summarise(values)
-        encoders[encoder] = dict(
-            label=ENCODER_LABELS[encoder], seeds=[r['seed'] for r in runs],
-            values=values, mean=round(summary['mean'], 2),
-            spread=round(summary['spread'], 2), min=summary['min'],
-            max=summary['max'], chance=round(runs[0]['chance_map'], 2))
+        runs = runs_of(results, encoder)
+        if runs:
+            encoders[encoder] = dict(
+                encoder_entry(encoder, runs,
+                              [round(r['map'], 2) for r in runs]),
+                chance=round(runs[0]['chance_map'], 2))
     return encoders
 
 
@@ -455,26 +451,30 @@ def probe_table(encoders: dict) -> str:
     rows = ['| encoder | frozen probe mAP, present classes (VOC2007 test) '
             '| chance |', '| --- | ---: | ---: |']
     for e in encoders.values():
-        n = len(e['values'])
-        cell = (f"{e['mean']:.2f} ({e['min']:.2f}-{e['max']:.2f}, {n} "
-                'seeds)' if n > 1 else f"{e['mean']:.2f} (1 seed)")
-        rows.append(f"| {e['label']} | {cell} | {e['chance']:.2f} |")
+        rows.append(f"| {e['label']} | {seed_cell(e)} | {e['chance']:.2f} |")
     return '\n'.join(rows) + '\n'
 
 
-def committed_results(work_dir: str, out: str) -> List[dict]:
-    """Every run's result: those of ``<work_dir>/results`` (this machine's
-    runs) and those already in ``<out>/transfer`` (committed by earlier
-    runs, perhaps on another machine); the work dir's win. All of them are
-    written to ``<out>/transfer``, so the figures survive the work dir."""
+def merge_committed(fresh: str, committed: str) -> List[dict]:
+    """The JSON results of folder ``fresh`` (this machine's runs) and of
+    ``committed`` (earlier runs, perhaps on another machine), ``fresh``
+    winning by file name; all are written to ``committed``, so the figures
+    survive the work dir. Sorted by name."""
     by_name = {}
-    for folder in (osp.join(out, 'transfer'), osp.join(work_dir, 'results')):
+    for folder in (committed, fresh):
         if osp.isdir(folder):
             for path in sorted(Path(folder).glob('*.json')):
                 by_name[path.stem] = load_json(str(path))
     for name, result in by_name.items():
-        save_json(osp.join(out, 'transfer', f'{name}.json'), result)
+        save_json(osp.join(committed, f'{name}.json'), result)
     return [by_name[name] for name in sorted(by_name)]
+
+
+def committed_results(work_dir: str, out: str) -> List[dict]:
+    """Every fine-tuning's result: ``<work_dir>/results`` merged with the
+    committed ``<out>/transfer`` (:func:`merge_committed`)."""
+    return merge_committed(osp.join(work_dir, 'results'),
+                           osp.join(out, 'transfer'))
 
 
 def report(work_dir: str, out: str) -> dict:
@@ -558,7 +558,8 @@ def main(argv: Optional[List[str]] = None) -> None:
 __all__ = [
     'BEGIN', 'CLAIMS', 'COMMANDS', 'DATA', 'DATA_ROOT', 'END', 'ENCODERS',
     'TASKS', 'Task', 'collect', 'committed_probes', 'committed_results',
-    'encoder_checkpoint', 'probe_table',
+    'encoder_checkpoint', 'encoder_entry', 'merge_committed', 'probe_table',
+    'runs_of', 'seed_cell',
     'finetune', 'finetune_one', 'finetune_options', 'logged_metric', 'main',
     'make_data', 'multilabel_probe', 'average_precision', 'probe',
     'report', 'run_name', 'table', 'verdicts'
