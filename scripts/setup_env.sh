@@ -85,6 +85,10 @@ step "install tscae_mm (editable) with test extras, at the tested pins"
 # requirements/*.txt state ranges; requirements/constraints.txt the versions CI tests
 pip_install -c "$ROOT/requirements/constraints.txt" --no-build-isolation -e "$ROOT[tests]"
 
+step "let configs anywhere inherit tscae_mm::<path> bases (site-packages/tscae_mm-scope.pth)"
+# an editable install cannot carry the start-up hook; a wheel (pip install .) does
+"$PY" -m _tscae_mm_scope --install
+
 step "check imports"
 check_imports
 echo "$FINGERPRINT" > "$STAMP"

@@ -70,11 +70,15 @@ def cifar10_root(tmp_path_factory, cifar_archive) -> Path:
     return out / 'cifar10'
 
 
-def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None):
+def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None,
+             checkout_on_path=True):
     """Run a repo tool with this interpreter; fail with its output if it
-    fails."""
+    fails. ``checkout_on_path=False``: the tool finds tscae_mm only as
+    installed, as a user's shell would (no PYTHONPATH)."""
     full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT),
                     OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
+    if not checkout_on_path:
+        full_env.pop('PYTHONPATH')
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd,
                           env=full_env, capture_output=True, text=True,

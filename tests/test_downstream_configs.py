@@ -53,7 +53,7 @@ SHIPPED_TRAIN = {
     toolbox: osp.join(
         osp.dirname(__import__(toolbox).__file__), '.mim', 'tools',
         'train.py')
-    for toolbox in ('mmdet', 'mmseg')
+    for toolbox in ('mmdet', 'mmseg', 'mmpretrain')
 }
 
 
@@ -329,10 +329,13 @@ def write_tiny_run_config(toolbox, workspace, checkpoint):
     return path
 
 
-def run_and_read_metric(script, config, toolbox, workspace):
+def run_and_read_metric(script, config, toolbox, workspace,
+                        checkout_on_path=True):
     """Train + evaluate in a subprocess; return the logged VOC metric."""
-    work_dir = workspace / 'work_dirs' / f'{toolbox}_{osp.basename(script)}'
-    proc = run_tool([script, config, '--work-dir', work_dir], cwd=workspace)
+    work_dir = workspace / 'work_dirs' / (
+        f'{toolbox}_{osp.basename(script)}_{osp.basename(config)}')
+    proc = run_tool([script, config, '--work-dir', work_dir], cwd=workspace,
+                    checkout_on_path=checkout_on_path)
     log = proc.stdout + proc.stderr
     assert 'load backbone. in model from' in log
     assert "ignored the pre-training placeholder tokens" in log
@@ -353,9 +356,45 @@ def test_mini_voc_config_trains_and_evaluates(toolbox, workspace,
                         workspace)
 
 
-@pytest.mark.parametrize('toolbox', sorted(SHIPPED_TRAIN))
+@pytest.mark.parametrize('toolbox', ['mmdet', 'mmseg'])
 def test_runs_from_the_toolbox_own_train_script(toolbox, workspace,
                                                 tscae_checkpoint):
     assert osp.isfile(SHIPPED_TRAIN[toolbox])
     config = write_tiny_run_config(toolbox, workspace, tscae_checkpoint[0])
     run_and_read_metric(SHIPPED_TRAIN[toolbox], config, toolbox, workspace)
+
+
+def write_client_config(toolbox, workspace, checkpoint):
+    """A user's config in a folder of its own: it inherits the mini-VOC
+    config as ``tscae_mm::benchmarks/<config>`` and overrides only what
+    shrinks the run (the tiny model, small inputs, two steps); the rest
+    (optimiser with layer decay, schedule, evaluator, runtime,
+    custom_imports) comes from our config."""
+    tiny = Config.fromfile(write_tiny_run_config(toolbox, workspace,
+                                                 checkpoint))
+    overrides = ('model', 'train_dataloader', 'val_dataloader',
+                 'test_dataloader', 'train_cfg', 'default_hooks')
+    lines = [f"_base_ = 'tscae_mm::benchmarks/{MINI_CONFIGS[toolbox]}'"]
+    lines += [
+        f'{key} = dict(_delete_=True, **{tiny[key].to_dict()!r})'
+        for key in overrides
+    ]
+    folder = workspace / 'client'
+    folder.mkdir(exist_ok=True)
+    path = folder / f'my_{toolbox}.py'
+    path.write_text('\n'.join(lines) + '\n')
+    resolved = Config.fromfile(path)
+    assert resolved.to_dict() == tiny.to_dict()
+    return path
+
+
+@pytest.mark.parametrize('toolbox', ['mmpretrain', 'mmdet'])
+def test_a_client_config_inheriting_our_scope_trains_with_the_toolbox_script(
+        toolbox, workspace, tscae_checkpoint):
+    """The user's set-up: their config elsewhere, ``tscae_mm::`` bases, the
+    toolbox's own tools/train.py, tscae_mm found only as installed."""
+    import _tscae_mm_scope
+    _tscae_mm_scope.install()  # this process parses the client config too
+    config = write_client_config(toolbox, workspace, tscae_checkpoint[0])
+    run_and_read_metric(SHIPPED_TRAIN[toolbox], config, toolbox, workspace,
+                        checkout_on_path=False)
