@@ -89,6 +89,20 @@ step "let configs anywhere inherit tscae_mm::<path> bases (site-packages/tscae_m
 # an editable install cannot carry the start-up hook; a wheel (pip install .) does
 "$PY" -m _tscae_mm_scope --install
 
+# openmim, for the test of `mim train tscae_mm CONFIG`, goes into its own
+# folder (PYTHONPATH=$VENV/openmim python -m mim ...), not site-packages:
+# it requires opendatalab -> openxlab, which pins setuptools~=60.2 against
+# torch 2.14's >= 77. `mim train` needs none of openxlab; these are what
+# it imports that the stack does not have already.
+MIM_TARGET="$VENV/openmim"
+if ! PYTHONPATH="$MIM_TARGET" "$PY" -c "import mim" 2>/dev/null; then
+    step "install openmim 0.3.9 into $MIM_TARGET (for the mim train test)"
+    pip_install --no-deps --upgrade --target "$MIM_TARGET" openmim==0.3.9 \
+        pandas==3.1.1 pytz==2023.4 requests==2.28.2 urllib3==1.26.20 idna==3.20 \
+        certifi==2026.10.19.post1 charset-normalizer==3.5.3 colorama==0.4.6 \
+        tabulate==0.10.0
+fi
+
 step "check imports"
 check_imports
 echo "$FINGERPRINT" > "$STAMP"

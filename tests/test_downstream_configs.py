@@ -11,6 +11,7 @@ import json
 import os.path as osp
 import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -330,12 +331,14 @@ def write_tiny_run_config(toolbox, workspace, checkpoint):
 
 
 def run_and_read_metric(script, config, toolbox, workspace,
-                        checkout_on_path=True):
-    """Train + evaluate in a subprocess; return the logged VOC metric."""
+                        checkout_on_path=True, command=None, env=None):
+    """Train + evaluate in a subprocess; return the logged VOC metric.
+    ``command``: the arguments before the config instead of ``script``."""
     work_dir = workspace / 'work_dirs' / (
         f'{toolbox}_{osp.basename(script)}_{osp.basename(config)}')
-    proc = run_tool([script, config, '--work-dir', work_dir], cwd=workspace,
-                    checkout_on_path=checkout_on_path)
+    proc = run_tool((command or [script]) + [config, '--work-dir', work_dir],
+                    cwd=workspace, checkout_on_path=checkout_on_path,
+                    env=env)
     log = proc.stdout + proc.stderr
     assert 'load backbone. in model from' in log
     assert "ignored the pre-training placeholder tokens" in log
@@ -398,3 +401,26 @@ def test_a_client_config_inheriting_our_scope_trains_with_the_toolbox_script(
     config = write_client_config(toolbox, workspace, tscae_checkpoint[0])
     run_and_read_metric(SHIPPED_TRAIN[toolbox], config, toolbox, workspace,
                         checkout_on_path=False)
+
+
+# openmim lives beside the environment's site-packages, not in it
+# (scripts/setup_env.sh says why)
+OPENMIM = osp.join(sys.prefix, 'openmim')
+
+
+def test_mim_train_runs_a_client_config_with_our_train_script(
+        workspace, tscae_checkpoint):
+    """``mim train tscae_mm CONFIG``: openmim finds our tools/train.py in
+    tscae_mm/.mim/tools (for an editable install through the start-up
+    hook, as pkg_resources places it in site-packages)."""
+    if not osp.isdir(osp.join(OPENMIM, 'mim')):
+        pytest.skip(f'openmim is not in {OPENMIM}; scripts/setup_env.sh '
+                    'installs it there')
+    import _tscae_mm_scope
+    _tscae_mm_scope.install()
+    config = write_client_config('mmpretrain', workspace,
+                                 tscae_checkpoint[0])
+    run_and_read_metric('mim', config, 'mmpretrain', workspace,
+                        checkout_on_path=False,
+                        command=['-m', 'mim', 'train', 'tscae_mm'],
+                        env=dict(PYTHONPATH=OPENMIM))

@@ -25,13 +25,18 @@ import os.path as osp
 import runpy
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# tools/ of a checkout (also reached as its link tscae_mm/.mim/tools, which
+# `mim train tscae_mm` runs), or tscae_mm/.mim/tools of an installed wheel
+REPO_ROOT = osp.dirname(osp.dirname(osp.realpath(__file__)))
+IN_CHECKOUT = osp.isfile(osp.join(REPO_ROOT, 'tscae_mm', '__init__.py'))
+PACKAGE_DIR = (osp.join(REPO_ROOT, 'tscae_mm')
+               if IN_CHECKOUT else osp.dirname(REPO_ROOT))
 # OpenMP threads sleep instead of spinning while they wait, unless the user
 # chose (tscae_mm/utils/cpu_threads.py); read once, when torch loads OpenMP,
 # so this runs before anything imports torch.
-runpy.run_path(osp.join(REPO_ROOT, 'tscae_mm', 'utils',
+runpy.run_path(osp.join(PACKAGE_DIR, 'utils',
                         'cpu_threads.py'))['set_openmp_env_defaults']()
-if REPO_ROOT not in sys.path:
+if IN_CHECKOUT and REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import Config, DictAction
