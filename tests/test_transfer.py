@@ -2,7 +2,10 @@
 fine-tuning reads, how a finished run's metric is read and recorded, and the
 report (transfer.json, the tables and verdicts of docs/results.md). The
 training itself is the benchmark configs' (test_downstream_configs.py)."""
+import copy
+import functools
 import json
+import os.path as osp
 
 import pytest
 from mmengine.config import Config
@@ -55,6 +58,54 @@ def write_scalars(run_dir, records, stamp='20260101_000000'):
         ''.join(json.dumps(r) + '\n' for r in records))
 
 
+def dump_run_config(run_dir, cmd):
+    """What tools/train.py leaves in the work dir: the config it ran, with
+    the command's --cfg-options, work_dir and resume."""
+    cfg = Config.fromfile(REPO_ROOT / cmd[2])
+    options = cmd[cmd.index('--cfg-options') + 1:]
+    cfg.merge_from_dict({
+        key: None if value == 'None' else
+        int(value) if value.isdigit() else value
+        for key, value in (option.split('=', 1) for option in options)
+    })
+    cfg.work_dir, cfg.resume, cfg.launcher = str(run_dir), True, 'none'
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(run_dir / osp.basename(cmd[2])))
+
+
+def test_config_digest_ignores_only_the_machine_and_invocation():
+    base = Config.fromfile(REPO_ROOT / transfer.TASKS['classification']
+                           .config).to_dict()
+    base['model']['backbone']['init_cfg']['checkpoint'] = 'w/mae/epoch_6.pth'
+    digest = transfer.config_digest(base)
+    moved = copy.deepcopy(base)
+    moved.update(work_dir='/elsewhere', launcher='pytorch', resume=True)
+    moved['model']['backbone']['init_cfg']['checkpoint'] = '/x/epoch_6.pth'
+    assert transfer.config_digest(moved) == digest
+    for change in (lambda c: c['optim_wrapper']['optimizer'].update(lr=5e-4),
+                   lambda c: c['train_cfg'].update(max_epochs=7),
+                   lambda c: c['model']['backbone'].update(init_cfg=None)):
+        changed = copy.deepcopy(base)
+        change(changed)
+        assert transfer.config_digest(changed) != digest
+
+
+def test_report_refuses_results_of_a_changed_config(tmp_path):
+    work = tmp_path / 'work'
+    (work / 'results').mkdir(parents=True)
+    results = fake_results()
+    results[3] = dict(results[3], config_digest='0123456789abcdef')
+    del results[5]['config_digest']
+    for n, result in enumerate(results):
+        (work / 'results' / f'{n}.json').write_text(json.dumps(result))
+    with pytest.raises(RuntimeError) as error:
+        transfer.report(str(work), str(tmp_path / 'docs' / 'results'))
+    message = str(error.value)
+    assert 'detection_mae-seed1 (0123456789abcdef)' in message
+    assert 'detection_tscae_recommended-seed1 (no digest)' in message
+    assert 'random_init' not in message and 'segmentation' not in message
+
+
 def test_finetune_one_records_the_logged_metric_once(tmp_path, monkeypatch):
     study = tmp_path / 'study'
     (study / 'mae-seed1').mkdir(parents=True)
@@ -65,6 +116,7 @@ def test_finetune_one_records_the_logged_metric_once(tmp_path, monkeypatch):
     def fake_run(cmd, log_file):
         calls.append(cmd)
         run_dir = work / 'detection' / 'mae-seed1'
+        dump_run_config(run_dir, cmd)
         write_scalars(run_dir, [{'loss': 1.0, 'step': 10},
                                 {'pascal_voc/mAP': 0.1, 'step': 300},
                                 {'pascal_voc/mAP': 0.4321, 'step': 600}])
@@ -75,6 +127,8 @@ def test_finetune_one_records_the_logged_metric_once(tmp_path, monkeypatch):
                                    str(study))
     assert result['value'] == 43.21  # the last value, in percent
     assert result['seconds'] == 61.0 and result['seed'] == 1
+    assert result['config_digest'] == transfer.expected_config_digest(
+        'detection', 'mae', 1)
     cmd = calls[0]
     assert cmd[1:4] == ['tools/train.py', transfer.TASKS['detection'].config,
                         '--work-dir']
@@ -116,9 +170,15 @@ def fake_results():
         ('segmentation', 'mae'): (21.0, 23.0),
     }
     return [dict(task=task, encoder=encoder, seed=seed, value=value,
-                 seconds=600.0 + seed * 60)
+                 seconds=600.0 + seed * 60,
+                 config_digest=expected_digest(task, encoder, seed))
             for (task, encoder), pair in values.items()
             for seed, value in enumerate(pair)]
+
+
+@functools.lru_cache(maxsize=None)
+def expected_digest(task, encoder, seed):
+    return transfer.expected_config_digest(task, encoder, seed)
 
 
 def test_collect_verdicts_and_table():

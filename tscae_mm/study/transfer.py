@@ -22,6 +22,9 @@ last checkpoint):
 - ``report``: ``docs/results/transfer.json`` and the tables and verdicts in
   docs/results.md, between the transfer markers.
 """
+import copy
+import glob
+import hashlib
 import json
 import os.path as osp
 from pathlib import Path
@@ -216,6 +219,7 @@ def finetune_one(task: str, encoder: str, seed: int, work_dir: str,
                            'see transfer_train.log.')
     result = dict(
         task=task, encoder=encoder, seed=seed, config=spec.config,
+        config_digest=run_config_digest(run_dir),
         checkpoint=checkpoint, metric=spec.metric,
         value=round(value * spec.scale, 2),
         seconds=load_json(osp.join(run_dir,
@@ -223,6 +227,66 @@ def finetune_one(task: str, encoder: str, seed: int, work_dir: str,
     save_json(path, result)
     log(f'{name}: {spec.metric} {result["value"]:.2f}')
     return result
+
+
+def config_digest(cfg: dict) -> str:
+    """A fingerprint of a fine-tuning's resolved config (sha256, 16 hex
+    digits), less what names the machine or the invocation: ``work_dir``,
+    ``launcher``, ``resume`` and the encoder checkpoint's path."""
+    cfg = copy.deepcopy(cfg)
+    for key in ('work_dir', 'launcher', 'resume'):
+        cfg.pop(key, None)
+    init_cfg = cfg.get('model', {}).get('backbone', {}).get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('checkpoint'):
+        init_cfg['checkpoint'] = '<encoder checkpoint>'
+    text = json.dumps(cfg, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_config_digest(run_dir: str) -> str:
+    """:func:`config_digest` of the config tools/train.py dumped in a run's
+    work dir (what the run trained with)."""
+    from mmengine.config import Config
+    dumped = glob.glob(osp.join(run_dir, '*.py'))
+    if len(dumped) != 1:
+        raise RuntimeError(f'{run_dir}: expected the one config that '
+                           f'tools/train.py dumps there, found {dumped}')
+    return config_digest(Config.fromfile(dumped[0]).to_dict())
+
+
+def expected_config_digest(task: str, encoder: str, seed: int) -> str:
+    """:func:`config_digest` of what :func:`finetune_one` would run now:
+    the task's config as it is in the checkout, with the run's options."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO_ROOT, TASKS[task].config))
+    options = {}
+    for option in finetune_options(encoder, seed, '<study work dir>'):
+        key, value = option.split('=', 1)
+        options[key] = (None if value == 'None' else
+                        int(value) if value.isdigit() else value)
+    cfg.merge_from_dict(options)
+    return config_digest(cfg.to_dict())
+
+
+def check_config_digests(results: Sequence[dict]) -> None:
+    """Refuse results of a config that has changed since they ran (or that
+    carry no fingerprint): a table must not mix set-ups."""
+    expected = {}
+    stale = []
+    for result in results:
+        key = (result['task'], result['encoder'], result['seed'])
+        if key not in expected:
+            expected[key] = expected_config_digest(*key)
+        if result.get('config_digest') != expected[key]:
+            stale.append(f'{run_name(*key)} '
+                         f'({result.get("config_digest", "no digest")})')
+    if stale:
+        raise RuntimeError(
+            'these fine-tuning results were not run with the current '
+            f'configs (fingerprint now vs then): {", ".join(stale)}. Move '
+            'their JSON files out of docs/results/transfer/ and '
+            '<work-dir>/results/ (and their work dirs, or the run resumes '
+            'the old one) and run --stages finetune again.')
 
 
 # ------------------------------------------------------------------- probe
@@ -482,6 +546,7 @@ def report(work_dir: str, out: str) -> dict:
     section of docs/results.md (the file beside ``out``) between
     :data:`BEGIN` and :data:`END`."""
     results = committed_results(work_dir, out)
+    check_config_digests(results)
     tasks = collect(results)
     lines = verdicts(tasks)
     probes = committed_probes(work_dir, out)
