@@ -24,8 +24,6 @@ install (``pip install -e .``) cannot carry it, so
 ``python -m _tscae_mm_scope --install`` writes it (``--uninstall`` removes
 it; scripts/setup_env.sh runs the first).
 """
-import importlib.abc
-import importlib.util
 import os
 import os.path as osp
 import sys
@@ -41,6 +39,7 @@ PTH_LINE = ("import importlib.util as u; u.find_spec('_tscae_mm_scope') and "
 def package_dir():
     """The directory ``import tscae_mm`` would load the package from, found
     without importing it (None if it is not importable)."""
+    import importlib.util
     spec = importlib.util.find_spec(SCOPE)
     if spec is None or spec.origin is None:
         return None
@@ -129,8 +128,10 @@ PATCHES = {
 }
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    """The real loader, then the patch."""
+class _PatchingLoader:
+    """The real loader, then the patch. (No importlib.abc base classes: this
+    module loads at every interpreter start, and importing those costs more
+    than the rest of it.)"""
 
     def __init__(self, loader, patch):
         self.loader = loader
@@ -147,7 +148,7 @@ class _PatchingLoader(importlib.abc.Loader):
         return getattr(self.loader, name)
 
 
-class _Watcher(importlib.abc.MetaPathFinder):
+class _Watcher:
     """Finds nothing itself: for a module in :data:`PATCHES` it asks the
     finders after it and wraps the loader they return."""
 
