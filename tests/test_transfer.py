@@ -314,3 +314,71 @@ def test_report_summarises_the_frozen_probe(tmp_path):
     assert len(list((out / 'transfer_probe').glob('*.json'))) == 4
     assert '| MAE | 30.75 (30.00-31.50, 2 seeds) | 15.74 |' in \
         transfer.probe_table(data['probe']['encoders'])
+
+
+def test_token_labels_take_each_cells_most_frequent_class():
+    import numpy as np
+    label_map = np.full((8, 8), 255, dtype=np.uint8)
+    label_map[:4, :4] = 0  # cell (0, 0): all background
+    label_map[:4, 4:] = 7
+    label_map[0, 4:7] = 0  # cell (0, 1): 13 pixels of class 7, 3 of 0
+    label_map[4:, :4] = 255  # cell (1, 0): all ignored
+    label_map[4:, 4:] = 12
+    label_map[4:6, 4:] = 255  # cell (1, 1): 8 ignored, 8 of class 12
+    np.testing.assert_array_equal(transfer.token_labels(label_map, 4),
+                                  [[0, 7], [-1, 12]])
+
+
+def test_segmentation_scores_are_mmseg_ious_over_the_present_classes():
+    import numpy as np
+    truth = np.array([0, 0, 0, 0, 3, 3, 5, 5])
+    predicted = np.array([0, 0, 0, 3, 3, 3, 0, 5])
+    scores = transfer.segmentation_scores(predicted, truth)
+    assert scores['iou'] == {'0': 60.0, '3': pytest.approx(66.67),
+                             '5': 50.0}
+    assert scores['miou'] == pytest.approx((60 + 200 / 3 + 50) / 3)
+    assert scores['aacc'] == 75.0
+
+
+def test_dense_linear_probe_reads_token_classes_from_features_not_noise():
+    import numpy as np
+    import torch
+    rng = np.random.default_rng(0)
+
+    def split(n, informative):
+        y = rng.choice([0, 0, 0, 4, 9], size=n)
+        x = rng.normal(size=(n, 8)).astype(np.float32)
+        if informative:
+            x[np.arange(n), y % 8] += 4.0  # the class shows in one feature
+        return torch.from_numpy(x), y
+
+    clean = transfer.dense_linear_probe(*split(3000, True),
+                                        *split(1000, True))
+    assert set(clean['iou']) == {'0', '4', '9'}
+    assert clean['miou'] > 90
+    noise = transfer.dense_linear_probe(*split(3000, False),
+                                        *split(1000, False))
+    # calling everything background scores IoU(0) = 60 % / 3 classes
+    assert noise['chance_miou'] == pytest.approx(20, abs=3)
+    assert noise['miou'] < 30
+
+
+def test_report_adds_the_dense_probe(tmp_path):
+    work = tmp_path / 'work'
+    (work / 'dense_probe').mkdir(parents=True)
+    for encoder, values in (('random_init', (13.0, 14.0)),
+                            ('mae', (19.0, 18.0))):
+        for seed, value in enumerate(values):
+            (work / 'dense_probe' / f'{encoder}-seed{seed}.json').write_text(
+                json.dumps(dict(encoder=encoder, seed=seed, miou=value,
+                                chance_miou=8.76, aacc=80.0, iou={})))
+    out = tmp_path / 'docs' / 'results'
+    out.mkdir(parents=True)
+    data = transfer.report(str(work), str(out))
+    mae = data['dense_probe']['encoders']['mae']
+    assert (mae['mean'], mae['spread'], mae['chance']) == (18.5, 1.0, 8.76)
+    assert ('frozen dense probe: MAE vs random init: 18.50 vs 13.50 (+5.00; '
+            'MAE higher, outside the spread)') in data['verdicts']
+    assert len(list((out / 'transfer_dense_probe').glob('*.json'))) == 4
+    assert '| MAE | 18.50 (18.00-19.00, 2 seeds) | 8.76 |' in \
+        transfer.probe_table(data['dense_probe']['encoders'], 'dense_probe')

@@ -19,6 +19,10 @@ last checkpoint):
   (``<work-dir>/probe/<encoder>[-seed<s>].json``); it says whether an
   encoder's features carry the image-level classes at all, apart from how
   the fine-tuning uses them.
+- ``dense_probe``: the same for the dense task: the frozen encoders' patch
+  tokens, one linear classifier over the tokens of VOC2012 train, mIoU at
+  token resolution on VOC2012 val (``<work-dir>/dense_probe/``); whether the
+  tokens carry the classes where the objects are.
 - ``report``: ``docs/results/transfer.json`` and the tables and verdicts in
   docs/results.md, between the transfer markers.
 """
@@ -34,6 +38,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ..evaluation.frozen_features import fit_linear_probe
 from .comparison import summarise, verdict
@@ -48,7 +53,7 @@ from .stages import (
     save_json,
 )
 
-STAGES = ('data', 'finetune', 'probe', 'report')
+STAGES = ('data', 'finetune', 'probe', 'dense_probe', 'report')
 # the VOCdevkit of the benchmark configs (their data_root), relative to the
 # checkout, and how it is made
 DATA_ROOT = 'data/transfer-voc/VOCdevkit'
@@ -102,8 +107,8 @@ COMMANDS = [
     '../shared/data/cifar10-jpg.tar.gz',
     'python tools/run_study.py --stages pretrain --runs mae tscae '
     'tscae_recommended --seeds 0 1',
-    'python tools/run_transfer.py --stages data finetune probe report '
-    '--seeds 0 1',
+    'python tools/run_transfer.py --stages data finetune probe dense_probe '
+    'report --seeds 0 1',
 ]
 BEGIN = '<!-- transfer: written by tools/run_transfer.py, do not edit -->'
 END = '<!-- end of transfer -->'
@@ -400,6 +405,145 @@ def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
                 f'{result["map"]:.2f} (chance {result["chance_map"]:.2f})')
 
 
+# ------------------------------------------------------------ dense probe
+# training tokens the dense probe fits on (drawn with a fixed generator from
+# the VOC2012 train images' labelled tokens): bounds the L-BFGS fit
+DENSE_TRAIN_TOKENS = 40000
+NUM_SEG_CLASSES = 21  # VOC: background + 20
+
+
+def token_labels(label_map: np.ndarray, patch: int) -> np.ndarray:
+    """Per ``patch`` x ``patch`` cell of a VOC label map (0-20, 255 for
+    borders / ignore), its most frequent class; -1 where every pixel is
+    ignored."""
+    h, w = label_map.shape
+    cells = label_map.reshape(h // patch, patch, w // patch, patch)
+    cells = cells.transpose(0, 2, 1, 3).reshape(h // patch, w // patch, -1)
+    counts = (cells[..., None] == np.arange(NUM_SEG_CLASSES)).sum(2)
+    return np.where(counts.sum(-1) > 0, counts.argmax(-1), -1)
+
+
+def dense_tokens(encoder, spec, year_dir: Path, split: str):
+    """The frozen encoder's patch tokens of a VOC2012 segmentation split's
+    images read at :data:`PROBE_SCALE` (N, C) and the token labels (N,),
+    labelled tokens only."""
+    ids = (year_dir / 'ImageSets' / 'Segmentation' /
+           f'{split}.txt').read_text().split()
+    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
+    std = torch.tensor(spec.std).view(1, 3, 1, 1)
+    feats, labels = [], []
+    out_type = encoder.out_type
+    encoder.out_type = 'featmap'
+    try:
+        with torch.no_grad():
+            for start in range(0, len(ids), 250):
+                batch = ids[start:start + 250]
+                images = np.stack([
+                    cv2.resize(
+                        cv2.imread(str(year_dir / 'JPEGImages' /
+                                       f'{i}.jpg')), PROBE_SCALE,
+                        interpolation=cv2.INTER_CUBIC)[..., ::-1]
+                    for i in batch
+                ])
+                x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+                out = encoder((x - mean) / std)
+                out = out[0] if isinstance(out, tuple) else out
+                feats.append(out.permute(0, 2, 3, 1).reshape(
+                    -1, out.shape[1]).float())
+                for i in batch:
+                    label_map = np.asarray(Image.open(
+                        year_dir / 'SegmentationClass' / f'{i}.png'))
+                    label_map = cv2.resize(label_map, PROBE_SCALE,
+                                           interpolation=cv2.INTER_NEAREST)
+                    labels.append(
+                        token_labels(label_map, spec.patch_size).ravel())
+    finally:
+        encoder.out_type = out_type
+    feats, labels = torch.cat(feats), np.concatenate(labels)
+    if len(feats) != len(labels):
+        raise RuntimeError(
+            f'{len(feats)} tokens but {len(labels)} token labels: the '
+            f'images at {PROBE_SCALE} do not tile into '
+            f'{spec.patch_size}-px patches')
+    keep = labels >= 0
+    return feats[torch.from_numpy(keep)], labels[keep]
+
+
+def segmentation_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
+    """IoU per class present in ``truth``, their mean and the accuracy (%),
+    as mmseg computes them, at token resolution."""
+    present = np.unique(truth)
+    ious = {}
+    for c in present:
+        inter = np.sum((predicted == c) & (truth == c))
+        union = np.sum((predicted == c) | (truth == c))
+        ious[int(c)] = 100. * inter / union
+    return dict(miou=float(np.mean(list(ious.values()))),
+                aacc=100. * float(np.mean(predicted == truth)),
+                iou={str(c): round(v, 2) for c, v in ious.items()})
+
+
+def dense_linear_probe(train_x, train_y, test_x, test_y,
+                       weight_decay: float = 1e-4) -> dict:
+    """One linear softmax classifier over the tokens (fit_linear_probe on
+    :data:`DENSE_TRAIN_TOKENS` training tokens), scored on every labelled
+    test token; ``chance_miou``: the score of calling every token
+    background."""
+    rng = np.random.default_rng(0)
+    if len(train_y) > DENSE_TRAIN_TOKENS:
+        pick = np.sort(rng.choice(len(train_y), DENSE_TRAIN_TOKENS,
+                                  replace=False))
+        train_x, train_y = train_x[torch.from_numpy(pick)], train_y[pick]
+    linear, standardise = fit_linear_probe(
+        train_x, torch.from_numpy(train_y).long(), NUM_SEG_CLASSES,
+        F.cross_entropy, weight_decay, max_iter=200)
+    with torch.no_grad():
+        predicted = linear(standardise(test_x)).argmax(1).numpy()
+    scores = segmentation_scores(predicted, test_y)
+    scores['chance_miou'] = segmentation_scores(
+        np.zeros_like(test_y), test_y)['miou']
+    return scores
+
+
+def dense_probe(encoders: Sequence[str], seeds: Sequence[int],
+                work_dir: str, study_work_dir: str) -> None:
+    """The frozen encoders' patch tokens, a linear classifier per token on
+    VOC2012 train, mIoU at token resolution on VOC2012 val
+    (``<work_dir>/dense_probe/<encoder>[-seed<s>].json``): whether the
+    tokens carry the classes where the objects are, apart from what the
+    segmentation fine-tuning makes of them. Skips what is done."""
+    from tscae_mm.evaluation import build_encoder, encoder_spec
+    year_dir = Path(REPO_ROOT, DATA_ROOT, 'VOC2012')
+    if not (year_dir / 'ImageSets' / 'Segmentation' / 'val.txt').exists():
+        raise FileNotFoundError(
+            f'{year_dir} is not written yet: run the data stage first '
+            '(--stages data).')
+    spec = encoder_spec(osp.join(REPO_ROOT, RUNS['mae'].config))
+    for seed in seeds:
+        for encoder_name in encoders:
+            name = run_key(encoder_name, seed)
+            path = osp.join(work_dir, 'dense_probe', f'{name}.json')
+            if osp.exists(path):
+                continue
+            checkpoint = encoder_checkpoint(encoder_name, seed,
+                                            study_work_dir)
+            if checkpoint is not None and not osp.exists(checkpoint):
+                log(f'dense probe {name}: {checkpoint} is not there; '
+                    'skipped')
+                continue
+            torch.manual_seed(seed)
+            encoder = build_encoder(spec, checkpoint)
+            train_x, train_y = dense_tokens(encoder, spec, year_dir, 'train')
+            test_x, test_y = dense_tokens(encoder, spec, year_dir, 'val')
+            result = dict(encoder=encoder_name, seed=seed,
+                          checkpoint=checkpoint,
+                          **dense_linear_probe(train_x, train_y, test_x,
+                                               test_y))
+            save_json(path, result)
+            log(f'dense probe {name}: token mIoU {result["miou"]:.2f} '
+                f'(all background: {result["chance_miou"]:.2f})')
+
+
 # ------------------------------------------------------------------ report
 def encoder_entry(encoder: str, runs: Sequence[dict],
                   values: Sequence[float]) -> dict:
@@ -492,28 +636,51 @@ def table(tasks: dict) -> str:
     return '\n'.join(rows) + '\n'
 
 
-def committed_probes(work_dir: str, out: str) -> dict:
-    """The probe stage's results (``<work_dir>/probe`` over the committed
-    ``<out>/transfer_probe``; :func:`merge_committed`), per encoder:
-    :func:`encoder_entry` of the mAP over the present classes, and the
-    chance mAP."""
-    results = merge_committed(osp.join(work_dir, 'probe'),
-                              osp.join(out, 'transfer_probe'))
+class Probe(NamedTuple):
+    """A frozen-encoder diagnostic: where its results are and what they
+    hold."""
+    stage_dir: str  # under the work dir
+    committed_dir: str  # under docs/results
+    key: str
+    chance_key: str
+    label: str
+    chance_label: str
+
+
+PROBES = {
+    'probe':
+    Probe('probe', 'transfer_probe', 'map', 'chance_map',
+          'frozen probe mAP, present classes (VOC2007 test)', 'chance'),
+    'dense_probe':
+    Probe('dense_probe', 'transfer_dense_probe', 'miou', 'chance_miou',
+          'frozen dense probe, token mIoU (VOC2012 val)',
+          'all background'),
+}
+
+
+def committed_probes(work_dir: str, out: str, kind: str = 'probe') -> dict:
+    """A probe stage's results (``<work_dir>/<stage>`` over the committed
+    ``<out>/<committed dir>``; :func:`merge_committed`), per encoder:
+    :func:`encoder_entry` of its score, and the chance score."""
+    spec = PROBES[kind]
+    results = merge_committed(osp.join(work_dir, spec.stage_dir),
+                              osp.join(out, spec.committed_dir))
     encoders = {}
     for encoder in ENCODERS:
         runs = runs_of(results, encoder)
         if runs:
             encoders[encoder] = dict(
                 encoder_entry(encoder, runs,
-                              [round(r['map'], 2) for r in runs]),
-                chance=round(runs[0]['chance_map'], 2))
+                              [round(r[spec.key], 2) for r in runs]),
+                chance=round(runs[0][spec.chance_key], 2))
     return encoders
 
 
-def probe_table(encoders: dict) -> str:
-    """Markdown: the frozen probe's mAP per encoder."""
-    rows = ['| encoder | frozen probe mAP, present classes (VOC2007 test) '
-            '| chance |', '| --- | ---: | ---: |']
+def probe_table(encoders: dict, kind: str = 'probe') -> str:
+    """Markdown: a probe's score per encoder."""
+    spec = PROBES[kind]
+    rows = [f'| encoder | {spec.label} | {spec.chance_label} |',
+            '| --- | ---: | ---: |']
     for e in encoders.values():
         rows.append(f"| {e['label']} | {seed_cell(e)} | {e['chance']:.2f} |")
     return '\n'.join(rows) + '\n'
@@ -552,6 +719,9 @@ def report(work_dir: str, out: str) -> dict:
     probes = committed_probes(work_dir, out)
     if probes:
         lines += verdicts({'frozen probe': dict(encoders=probes)})
+    dense = committed_probes(work_dir, out, 'dense_probe')
+    if dense:
+        lines += verdicts({'frozen dense probe': dict(encoders=dense)})
     data = dict(
         description='The study encoders fine-tuned on the transfer '
         'VOCdevkit (docs/results.md, "Transfer"); values in percent, '
@@ -562,11 +732,21 @@ def report(work_dir: str, out: str) -> dict:
             description='frozen encoders, pooled features of the whole '
             '64x48 images, one logistic regression per class on VOC2007 '
             'trainval (the probe stage)', encoders=probes),
+        dense_probe=dict(
+            metric='mIoU over the classes present in VOC2012 val, at token '
+            'resolution (%)',
+            description='frozen encoders, patch tokens of the whole 64x48 '
+            'images, one linear softmax classifier over the tokens of '
+            f'VOC2012 train ({DENSE_TRAIN_TOKENS} drawn), each token '
+            'labelled with the most frequent class of its pixels (the '
+            'dense_probe stage)', encoders=dense),
         verdicts=lines, commands=COMMANDS)
     save_json(osp.join(out, 'transfer.json'), data)
     section = table(tasks) + '\n'
     if probes:
         section += probe_table(probes) + '\n'
+    if dense:
+        section += probe_table(dense, 'dense_probe') + '\n'
     section += '\n'.join(f'- {line}' for line in lines) + '\n'
     results_md = osp.join(osp.dirname(osp.abspath(out)), 'results.md')
     if osp.exists(results_md):
@@ -616,6 +796,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                  args.study_work_dir)
     if 'probe' in args.stages:
         probe(args.encoders, args.seeds, args.work_dir, args.study_work_dir)
+    if 'dense_probe' in args.stages:
+        dense_probe(args.encoders, args.seeds, args.work_dir,
+                    args.study_work_dir)
     if 'report' in args.stages:
         report(args.work_dir, args.out)
 
