@@ -30,6 +30,11 @@ def write_config(tmp_path, text, name='my_config.py'):
 
 
 def test_registrations_cover_all_three_toolboxes():
+    # tscae_mm registers in a toolbox's registry once that is imported (it
+    # does not import mmdet / mmseg itself); this test alone must not rely
+    # on an earlier test having imported them
+    import mmdet.registry  # noqa: F401
+    import mmseg.registry  # noqa: F401
     found = plugin_imports.plugin_registrations()
     assert 'mmpretrain::model' in found['TSCAE']
     assert {'mmpretrain::model', 'mmdet::model',
