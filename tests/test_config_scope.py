@@ -154,3 +154,18 @@ def test_a_wheel_carries_the_configs_tools_and_hook(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read('tscae_mm-scope.pth').decode() == \
             _tscae_mm_scope.PTH_LINE
+        # the wheel's tools run from its tscae_mm/.mim/tools (what `mim
+        # train tscae_mm` calls) and import the wheel's package
+        site = tmp_path / 'site'
+        archive.extractall(site)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    proc = subprocess.run(
+        [sys.executable, str(site / 'tscae_mm' / '.mim' / 'tools' /
+                             'train.py'), '--help'], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'config file path' in proc.stdout
+    proc = subprocess.run(
+        [sys.executable, '-c', 'import tscae_mm; print(tscae_mm.__file__)'],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == str(site / 'tscae_mm' / '__init__.py')
