@@ -364,12 +364,34 @@ def multilabel_probe(train_x, train_y, test_x, test_y,
                 ap={str(c): round(v, 2) for c, v in aps.items()})
 
 
+def pending_encoders(encoders: Sequence[str], seeds: Sequence[int],
+                     out_dir: str, study_work_dir: str, label: str):
+    """For a probe stage: ``(result path, encoder name, seed, checkpoint,
+    frozen encoder, spec)`` of each encoder and seed without a result in
+    ``out_dir`` whose checkpoint is there (the random init drawn with the
+    seed)."""
+    from tscae_mm.evaluation import build_encoder, encoder_spec
+    spec = encoder_spec(osp.join(REPO_ROOT, RUNS['mae'].config))
+    for seed in seeds:
+        for encoder_name in encoders:
+            name = run_key(encoder_name, seed)
+            path = osp.join(out_dir, f'{name}.json')
+            if osp.exists(path):
+                continue
+            checkpoint = encoder_checkpoint(encoder_name, seed,
+                                            study_work_dir)
+            if checkpoint is not None and not osp.exists(checkpoint):
+                log(f'{label} {name}: {checkpoint} is not there; skipped')
+                continue
+            torch.manual_seed(seed)
+            yield (path, encoder_name, seed, checkpoint,
+                   build_encoder(spec, checkpoint), spec)
+
+
 def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
           study_work_dir: str) -> None:
     """The frozen multi-label probe of every encoder and seed (module
     docstring); skips what is done."""
-
-    from tscae_mm.evaluation import build_encoder, encoder_spec
     year_dir = Path(REPO_ROOT, DATA_ROOT, 'VOC2007')
     if not (year_dir / 'ImageSets' / 'Main' / 'test.txt').exists():
         raise FileNotFoundError(
@@ -377,32 +399,21 @@ def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
             '(--stages data).')
     train_ids, train_y = voc_labels(year_dir, 'trainval')
     test_ids, test_y = voc_labels(year_dir, 'test')
-    spec = encoder_spec(osp.join(REPO_ROOT, RUNS['mae'].config))
-    for seed in seeds:
-        for encoder_name in encoders:
-            name = run_key(encoder_name, seed)
-            path = osp.join(work_dir, 'probe', f'{name}.json')
-            if osp.exists(path):
-                continue
-            checkpoint = encoder_checkpoint(encoder_name, seed,
-                                            study_work_dir)
-            if checkpoint is not None and not osp.exists(checkpoint):
-                log(f'probe {name}: {checkpoint} is not there; skipped')
-                continue
-            torch.manual_seed(seed)
-            encoder = build_encoder(spec, checkpoint)
-            xtr = probe_features(encoder, spec, [
-                str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in train_ids
-            ])
-            xte = probe_features(encoder, spec, [
-                str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in test_ids
-            ])
-            result = dict(encoder=encoder_name, seed=seed,
-                          checkpoint=checkpoint,
-                          **multilabel_probe(xtr, train_y, xte, test_y))
-            save_json(path, result)
-            log(f'probe {name}: mAP over the present classes '
-                f'{result["map"]:.2f} (chance {result["chance_map"]:.2f})')
+    for path, encoder_name, seed, checkpoint, encoder, spec in \
+            pending_encoders(encoders, seeds, osp.join(work_dir, 'probe'),
+                             study_work_dir, 'probe'):
+        xtr = probe_features(encoder, spec, [
+            str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in train_ids
+        ])
+        xte = probe_features(encoder, spec, [
+            str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in test_ids
+        ])
+        result = dict(encoder=encoder_name, seed=seed, checkpoint=checkpoint,
+                      **multilabel_probe(xtr, train_y, xte, test_y))
+        save_json(path, result)
+        log(f'probe {run_key(encoder_name, seed)}: mAP over the present '
+            f'classes {result["map"]:.2f} (chance '
+            f'{result["chance_map"]:.2f})')
 
 
 # ------------------------------------------------------------ dense probe
@@ -512,36 +523,23 @@ def dense_probe(encoders: Sequence[str], seeds: Sequence[int],
     (``<work_dir>/dense_probe/<encoder>[-seed<s>].json``): whether the
     tokens carry the classes where the objects are, apart from what the
     segmentation fine-tuning makes of them. Skips what is done."""
-    from tscae_mm.evaluation import build_encoder, encoder_spec
     year_dir = Path(REPO_ROOT, DATA_ROOT, 'VOC2012')
     if not (year_dir / 'ImageSets' / 'Segmentation' / 'val.txt').exists():
         raise FileNotFoundError(
             f'{year_dir} is not written yet: run the data stage first '
             '(--stages data).')
-    spec = encoder_spec(osp.join(REPO_ROOT, RUNS['mae'].config))
-    for seed in seeds:
-        for encoder_name in encoders:
-            name = run_key(encoder_name, seed)
-            path = osp.join(work_dir, 'dense_probe', f'{name}.json')
-            if osp.exists(path):
-                continue
-            checkpoint = encoder_checkpoint(encoder_name, seed,
-                                            study_work_dir)
-            if checkpoint is not None and not osp.exists(checkpoint):
-                log(f'dense probe {name}: {checkpoint} is not there; '
-                    'skipped')
-                continue
-            torch.manual_seed(seed)
-            encoder = build_encoder(spec, checkpoint)
-            train_x, train_y = dense_tokens(encoder, spec, year_dir, 'train')
-            test_x, test_y = dense_tokens(encoder, spec, year_dir, 'val')
-            result = dict(encoder=encoder_name, seed=seed,
-                          checkpoint=checkpoint,
-                          **dense_linear_probe(train_x, train_y, test_x,
-                                               test_y))
-            save_json(path, result)
-            log(f'dense probe {name}: token mIoU {result["miou"]:.2f} '
-                f'(all background: {result["chance_miou"]:.2f})')
+    for path, encoder_name, seed, checkpoint, encoder, spec in \
+            pending_encoders(encoders, seeds,
+                             osp.join(work_dir, 'dense_probe'),
+                             study_work_dir, 'dense probe'):
+        train_x, train_y = dense_tokens(encoder, spec, year_dir, 'train')
+        test_x, test_y = dense_tokens(encoder, spec, year_dir, 'val')
+        result = dict(encoder=encoder_name, seed=seed, checkpoint=checkpoint,
+                      **dense_linear_probe(train_x, train_y, test_x, test_y))
+        save_json(path, result)
+        log(f'dense probe {run_key(encoder_name, seed)}: token mIoU '
+            f'{result["miou"]:.2f} (all background: '
+            f'{result["chance_miou"]:.2f})')
 
 
 # ------------------------------------------------------------------ report
