@@ -6,8 +6,9 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 # the start-up hook that lets configs anywhere inherit `tscae_mm::<path>`
-# bases (_tscae_mm_scope.py says why and how)
-SCOPE_PTH = 'tscae_mm-scope.pth'
+# bases (_tscae_mm_scope.py says why and how; it imports only the stdlib)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _tscae_mm_scope import PTH_LINE, PTH_NAME  # noqa: E402
 
 
 class BuildPyWithScopeHook(build_py):
@@ -19,13 +20,11 @@ class BuildPyWithScopeHook(build_py):
         return getattr(self, 'editable_mode', False)
 
     def _hook_target(self):
-        return osp.join(self.build_lib, SCOPE_PTH)
+        return osp.join(self.build_lib, PTH_NAME)
 
     def run(self):
         super().run()
         if not self._editable():
-            sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-            from _tscae_mm_scope import PTH_LINE
             with open(self._hook_target(), 'w') as f:
                 f.write(PTH_LINE)
 
