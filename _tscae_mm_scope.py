@@ -111,9 +111,8 @@ def _patch_mim(module) -> None:
         return
 
     def get_installed_path(package: str) -> str:
-        if package == SCOPE and package_dir() is not None:
-            return package_dir()
-        return original(package)
+        found = package_dir() if package == SCOPE else None
+        return found if found is not None else original(package)
 
     get_installed_path._tscae_mm_scope = True
     get_installed_path.__wrapped__ = original

@@ -62,12 +62,8 @@ def dump_run_config(run_dir, cmd):
     """What tools/train.py leaves in the work dir: the config it ran, with
     the command's --cfg-options, work_dir and resume."""
     cfg = Config.fromfile(REPO_ROOT / cmd[2])
-    options = cmd[cmd.index('--cfg-options') + 1:]
-    cfg.merge_from_dict({
-        key: None if value == 'None' else
-        int(value) if value.isdigit() else value
-        for key, value in (option.split('=', 1) for option in options)
-    })
+    cfg.merge_from_dict(
+        transfer.options_dict(cmd[cmd.index('--cfg-options') + 1:]))
     cfg.work_dir, cfg.resume, cfg.launcher = str(run_dir), True, 'none'
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(run_dir / osp.basename(cmd[2])))

@@ -27,6 +27,7 @@ last checkpoint):
   docs/results.md, between the transfer markers.
 """
 import copy
+import functools
 import glob
 import hashlib
 import json
@@ -184,6 +185,18 @@ def finetune_options(encoder: str, seed: int,
     return options + [f'randomness.seed={seed}']
 
 
+def options_dict(options: Sequence[str]) -> dict:
+    """``key=value`` options as tools/train.py's ``--cfg-options`` reads
+    the ones :func:`finetune_options` writes (``None``, integers,
+    strings)."""
+    parsed = {}
+    for option in options:
+        key, value = option.split('=', 1)
+        parsed[key] = (None if value == 'None' else
+                       int(value) if value.isdigit() else value)
+    return parsed
+
+
 def finetune(tasks: Sequence[str], encoders: Sequence[str],
              seeds: Sequence[int], work_dir: str,
              study_work_dir: str) -> None:
@@ -259,17 +272,19 @@ def run_config_digest(run_dir: str) -> str:
     return config_digest(Config.fromfile(dumped[0]).to_dict())
 
 
+@functools.lru_cache(maxsize=None)
+def task_config(task: str):
+    """The task's config as it is in the checkout (parsed once)."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO_ROOT, TASKS[task].config))
+
+
 def expected_config_digest(task: str, encoder: str, seed: int) -> str:
     """:func:`config_digest` of what :func:`finetune_one` would run now:
     the task's config as it is in the checkout, with the run's options."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO_ROOT, TASKS[task].config))
-    options = {}
-    for option in finetune_options(encoder, seed, '<study work dir>'):
-        key, value = option.split('=', 1)
-        options[key] = (None if value == 'None' else
-                        int(value) if value.isdigit() else value)
-    cfg.merge_from_dict(options)
+    cfg = copy.deepcopy(task_config(task))
+    cfg.merge_from_dict(
+        options_dict(finetune_options(encoder, seed, '<study work dir>')))
     return config_digest(cfg.to_dict())
 
 
@@ -326,23 +341,27 @@ def average_precision(scores, labels) -> float:
     return float(precision[hits].mean())
 
 
-def probe_features(encoder, spec, paths) -> torch.Tensor:
-    """Pooled features of whole images read at :data:`PROBE_SCALE`."""
+def encoded_batches(encoder, spec, paths: Sequence[str], batch: int = 250):
+    """The frozen encoder's output for whole images read at
+    :data:`PROBE_SCALE` (RGB, normalised as in pre-training), ``batch``
+    images at a time."""
     mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
-    out = []
     with torch.no_grad():
-        for start in range(0, len(paths), 250):
-            batch = np.stack([
-                cv2.resize(cv2.imread(p), PROBE_SCALE,
+        for start in range(0, len(paths), batch):
+            images = np.stack([
+                cv2.resize(cv2.imread(str(p)), PROBE_SCALE,
                            interpolation=cv2.INTER_CUBIC)[..., ::-1]
-                for p in paths[start:start + 250]
+                for p in paths[start:start + batch]
             ])
-            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-            feats = encoder((x - mean) / std)
-            out.append((feats[0] if isinstance(feats, tuple) else
-                        feats).float())
-    return torch.cat(out)
+            x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+            out = encoder((x - mean) / std)
+            yield (out[0] if isinstance(out, tuple) else out).float()
+
+
+def probe_features(encoder, spec, paths) -> torch.Tensor:
+    """Pooled features of whole images read at :data:`PROBE_SCALE`."""
+    return torch.cat(list(encoded_batches(encoder, spec, paths)))
 
 
 def multilabel_probe(train_x, train_y, test_x, test_y,
@@ -440,36 +459,24 @@ def dense_tokens(encoder, spec, year_dir: Path, split: str):
     labelled tokens only."""
     ids = (year_dir / 'ImageSets' / 'Segmentation' /
            f'{split}.txt').read_text().split()
-    mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std).view(1, 3, 1, 1)
-    feats, labels = [], []
     out_type = encoder.out_type
     encoder.out_type = 'featmap'
     try:
-        with torch.no_grad():
-            for start in range(0, len(ids), 250):
-                batch = ids[start:start + 250]
-                images = np.stack([
-                    cv2.resize(
-                        cv2.imread(str(year_dir / 'JPEGImages' /
-                                       f'{i}.jpg')), PROBE_SCALE,
-                        interpolation=cv2.INTER_CUBIC)[..., ::-1]
-                    for i in batch
-                ])
-                x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
-                out = encoder((x - mean) / std)
-                out = out[0] if isinstance(out, tuple) else out
-                feats.append(out.permute(0, 2, 3, 1).reshape(
-                    -1, out.shape[1]).float())
-                for i in batch:
-                    label_map = np.asarray(Image.open(
-                        year_dir / 'SegmentationClass' / f'{i}.png'))
-                    label_map = cv2.resize(label_map, PROBE_SCALE,
-                                           interpolation=cv2.INTER_NEAREST)
-                    labels.append(
-                        token_labels(label_map, spec.patch_size).ravel())
+        feats = [
+            out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
+            for out in encoded_batches(encoder, spec, [
+                year_dir / 'JPEGImages' / f'{i}.jpg' for i in ids
+            ])
+        ]
     finally:
         encoder.out_type = out_type
+    labels = []
+    for i in ids:
+        label_map = np.asarray(
+            Image.open(year_dir / 'SegmentationClass' / f'{i}.png'))
+        label_map = cv2.resize(label_map, PROBE_SCALE,
+                               interpolation=cv2.INTER_NEAREST)
+        labels.append(token_labels(label_map, spec.patch_size).ravel())
     feats, labels = torch.cat(feats), np.concatenate(labels)
     if len(feats) != len(labels):
         raise RuntimeError(
@@ -641,18 +648,31 @@ class Probe(NamedTuple):
     committed_dir: str  # under docs/results
     key: str
     chance_key: str
-    label: str
+    label: str  # its verdicts'
+    column: str  # its table's heading
     chance_label: str
+    metric: str  # transfer.json's
+    description: str
 
 
 PROBES = {
     'probe':
-    Probe('probe', 'transfer_probe', 'map', 'chance_map',
-          'frozen probe mAP, present classes (VOC2007 test)', 'chance'),
+    Probe('probe', 'transfer_probe', 'map', 'chance_map', 'frozen probe',
+          'frozen probe mAP, present classes (VOC2007 test)', 'chance',
+          'mAP over the classes present in VOC2007 test (%)',
+          'frozen encoders, pooled features of the whole 64x48 images, one '
+          'logistic regression per class on VOC2007 trainval (the probe '
+          'stage)'),
     'dense_probe':
     Probe('dense_probe', 'transfer_dense_probe', 'miou', 'chance_miou',
-          'frozen dense probe, token mIoU (VOC2012 val)',
-          'all background'),
+          'frozen dense probe',
+          'frozen dense probe, token mIoU (VOC2012 val)', 'all background',
+          'mIoU over the classes present in VOC2012 val, at token '
+          'resolution (%)',
+          'frozen encoders, patch tokens of the whole 64x48 images, one '
+          'linear softmax classifier over the tokens of VOC2012 train '
+          f'({DENSE_TRAIN_TOKENS} drawn), each token labelled with the most '
+          'frequent class of its pixels (the dense_probe stage)'),
 }
 
 
@@ -677,7 +697,7 @@ def committed_probes(work_dir: str, out: str, kind: str = 'probe') -> dict:
 def probe_table(encoders: dict, kind: str = 'probe') -> str:
     """Markdown: a probe's score per encoder."""
     spec = PROBES[kind]
-    rows = [f'| encoder | {spec.label} | {spec.chance_label} |',
+    rows = [f'| encoder | {spec.column} | {spec.chance_label} |',
             '| --- | ---: | ---: |']
     for e in encoders.values():
         rows.append(f"| {e['label']} | {seed_cell(e)} | {e['chance']:.2f} |")
@@ -714,37 +734,28 @@ def report(work_dir: str, out: str) -> dict:
     check_config_digests(results)
     tasks = collect(results)
     lines = verdicts(tasks)
-    probes = committed_probes(work_dir, out)
-    if probes:
-        lines += verdicts({'frozen probe': dict(encoders=probes)})
-    dense = committed_probes(work_dir, out, 'dense_probe')
-    if dense:
-        lines += verdicts({'frozen dense probe': dict(encoders=dense)})
+    probes = {kind: committed_probes(work_dir, out, kind) for kind in PROBES}
+    for kind, encoders in probes.items():
+        if encoders:
+            lines += verdicts({PROBES[kind].label: dict(encoders=encoders)})
     data = dict(
         description='The study encoders fine-tuned on the transfer '
         'VOCdevkit (docs/results.md, "Transfer"); values in percent, '
         'spread = max - min over the seeds.',
         data=dict(DATA, root=DATA_ROOT),
-        tasks=tasks, probe=dict(
-            metric='mAP over the classes present in VOC2007 test (%)',
-            description='frozen encoders, pooled features of the whole '
-            '64x48 images, one logistic regression per class on VOC2007 '
-            'trainval (the probe stage)', encoders=probes),
-        dense_probe=dict(
-            metric='mIoU over the classes present in VOC2012 val, at token '
-            'resolution (%)',
-            description='frozen encoders, patch tokens of the whole 64x48 '
-            'images, one linear softmax classifier over the tokens of '
-            f'VOC2012 train ({DENSE_TRAIN_TOKENS} drawn), each token '
-            'labelled with the most frequent class of its pixels (the '
-            'dense_probe stage)', encoders=dense),
+        tasks=tasks,
+        **{
+            kind: dict(metric=PROBES[kind].metric,
+                       description=PROBES[kind].description,
+                       encoders=encoders)
+            for kind, encoders in probes.items()
+        },
         verdicts=lines, commands=COMMANDS)
     save_json(osp.join(out, 'transfer.json'), data)
     section = table(tasks) + '\n'
-    if probes:
-        section += probe_table(probes) + '\n'
-    if dense:
-        section += probe_table(dense, 'dense_probe') + '\n'
+    for kind, encoders in probes.items():
+        if encoders:
+            section += probe_table(encoders, kind) + '\n'
     section += '\n'.join(f'- {line}' for line in lines) + '\n'
     results_md = osp.join(osp.dirname(osp.abspath(out)), 'results.md')
     if osp.exists(results_md):
