@@ -27,6 +27,23 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
+
+# Set-ups by earlier versions of this script wrote a start-up hook,
+# site-packages/tscae_mm-scope.pth, that ran code of ours at every interpreter
+# start; nothing of ours runs there any more (README, "Inheriting our configs
+# from your own repository"), so remove it.
+step "remove the start-up hook of earlier set-ups (site-packages/tscae_mm-scope.pth), if any"
+"$PY" - <<'EOF_PY'
+import os
+import sysconfig
+
+for folder in sorted({sysconfig.get_paths()[key] for key in ('purelib', 'platlib')}):
+    hook = os.path.join(folder, 'tscae_mm-scope.pth')
+    if os.path.exists(hook):
+        os.remove(hook)
+        print(f'removed {hook}')
+EOF_PY
+
 STAMP="$VENV/.tscae_mm-setup.sha256"
 FINGERPRINT="$(cat "$ROOT/scripts/setup_env.sh" "$ROOT/setup.py" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1)"
 check_imports() {
@@ -84,10 +101,6 @@ pip_install "mmcv==$MMCV_VERSION" "mmdet==3.3.0" "mmsegmentation==1.2.2" "mmpret
 step "install tscae_mm (editable) with test extras, at the tested pins"
 # requirements/*.txt state ranges; requirements/constraints.txt the versions CI tests
 pip_install -c "$ROOT/requirements/constraints.txt" --no-build-isolation -e "$ROOT[tests]"
-
-step "let configs anywhere inherit tscae_mm::<path> bases (site-packages/tscae_mm-scope.pth)"
-# an editable install cannot carry the start-up hook; a wheel (pip install .) does
-"$PY" -m _tscae_mm_scope --install
 
 # openmim, for the test of `mim train tscae_mm CONFIG`, goes into its own
 # folder (PYTHONPATH=$VENV/openmim python -m mim ...), not site-packages:

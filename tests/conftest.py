@@ -7,6 +7,7 @@ cifar10-jpg.tar.gz`` beside the checkout, or the file that
 say why (the ``cifar_archive`` and ``cifar10_root`` fixtures).
 """
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -88,3 +89,29 @@ def run_tool(args, cwd=REPO_ROOT, timeout=600, env=None,
                     f'{proc.stdout[-4000:]}\n--- stderr\n'
                     f'{proc.stderr[-6000:]}')
     return proc
+
+
+def build_wheel(tmp_path):
+    """The wheel ``pip install .`` would install, built from a copy of the
+    files git tracks or would track (the working tree as committed)."""
+    source = tmp_path / 'src'
+    files = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others',
+                            '--exclude-standard'], cwd=REPO_ROOT,
+                           capture_output=True, text=True,
+                           check=True).stdout.split('\0')
+    for name in filter(None, files):
+        target = source / name
+        origin = REPO_ROOT / name
+        if origin.is_symlink():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(os.readlink(origin))
+        elif origin.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(origin, target)
+    proc = subprocess.run(
+        [sys.executable, '-c',
+         'from setuptools import build_meta; '
+         f'print(build_meta.build_wheel({str(tmp_path / "dist")!r}))'],
+        cwd=source, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp_path / 'dist' / proc.stdout.split()[-1]

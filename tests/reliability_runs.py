@@ -7,6 +7,7 @@ by :func:`write_images`, the seeded data loader, the reliability hooks and
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,13 @@ def train_command(config: Path,
     if processes == 1:
         return [sys.executable, str(TRAIN), str(config), *options]
     return ['bash', str(DIST_TRAIN), str(config), str(processes), *options]
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for torchrun's rendezvous)."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def run_training(config: Path,

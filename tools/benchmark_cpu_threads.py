@@ -1,18 +1,21 @@
-"""Command line of tscae_mm/benchmark/threads.py: the demo pre-training's
-wall-clock with and without tscae_mm's CPU threading defaults, quiet and
-beside busy processes (its docstring says how it measures).
+"""Command line of projects/tscae_study/tscae_study/speed/threads.py: the
+demo pre-training's wall-clock with and without tscae_mm's CPU threading
+defaults, quiet and beside busy processes (its docstring says how it
+measures). Run it from the repository root.
 
     python tools/benchmark_cpu_threads.py \
-        --out docs/benchmarks/cpu_threads_demo.json
+        --out docs/speed/cpu_threads_demo.json
 """
 import os.path as osp
 import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:  # tscae_mm of this checkout
-    sys.path.insert(0, REPO_ROOT)
+# tscae_mm and the research harness (projects/tscae_study) of this checkout
+for folder in (REPO_ROOT, osp.join(REPO_ROOT, 'projects', 'tscae_study')):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
-from tscae_mm.benchmark.threads import main  # noqa: E402
+from tscae_study.speed.threads import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

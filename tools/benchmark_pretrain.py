@@ -1,10 +1,11 @@
 """Benchmark the pre-training step of TSCAE (reference and token-drop) and
 MAE on the same ViT, image size and batch: step time, FLOPs, memory
-(tscae_mm/benchmark/pretrain.py does the work; ``--help`` for the options).
+(projects/tscae_study/tscae_study/speed/pretrain.py does the work;
+``--help`` for the options). Run it from the repository root.
 
     python tools/benchmark_pretrain.py --quick
     python tools/benchmark_pretrain.py --arch small --img-size 224 --batch 8 \
-        --iters 10 --warmup 2 --out docs/benchmarks/cpu_vit-small_224_b8.json
+        --iters 10 --warmup 2 --out docs/speed/cpu_vit-small_224_b8.json
 """
 import os.path as osp
 import runpy
@@ -17,10 +18,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # torch; a value the caller set is kept (tscae_mm/utils/cpu_threads.py).
 runpy.run_path(osp.join(REPO_ROOT, 'tscae_mm', 'utils',
                         'cpu_threads.py'))['set_openmp_env_defaults']()
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# tscae_mm and the research harness (projects/tscae_study) of this checkout
+for folder in (REPO_ROOT, osp.join(REPO_ROOT, 'projects', 'tscae_study')):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
-from tscae_mm.benchmark.pretrain import main  # noqa: E402
+from tscae_study.speed.pretrain import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

@@ -4,7 +4,7 @@ Examples (the study's data: ``python tools/run_study.py --stages prepare
 --archive ...``)::
 
     python tools/evaluate_encoder.py \
-        configs/study/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py \
+        projects/tscae_study/configs/tscae_vit-tiny-d6-p4_6e_cifar10-5k.py \
         --checkpoint work_dirs/study/tscae/epoch_6.pth
     python tools/evaluate_encoder.py CONFIG --random-init --seed 0 \
         --out random.json

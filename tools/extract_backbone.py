@@ -27,7 +27,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import tscae_mm  # noqa: F401  (lets torch.load read Runner checkpoints)
-from tscae_mm.models.tscae_vit import PLACEHOLDER_TOKENS
+from tscae_mm.models.backbones.tscae_vit import PLACEHOLDER_TOKENS
 
 
 def top_level_prefixes(state_dict: Dict[str, torch.Tensor]) -> List[str]:

@@ -9,7 +9,10 @@ Examples::
     bash tools/dist_test.sh CONFIG CHECKPOINT 8          # 8 processes
 
 Importing ``tscae_mm`` registers the TSCAE parts and lets checkpoints written
-by the MMEngine Runner load with ``torch.load(weights_only=True)``.
+by the MMEngine Runner load with ``torch.load(weights_only=True)``. A config
+read here may name its bases ``tscae_mm::<path>`` (a config under configs/,
+:mod:`tscae_mm.utils.config_scope`); the toolboxes' own scripts need path
+bases instead (README, "Inheriting our configs").
 """
 import argparse
 import os
@@ -40,6 +43,7 @@ from tscae_mm.utils import (
     prepare_launcher,
     release_process_group,
 )
+from tscae_mm.utils.config_scope import enabled as tscae_mm_config_names
 from tscae_mm.utils.plugin_imports import (
     explain_unregistered_types,
     warn_if_plugin_not_imported,
@@ -125,7 +129,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    with tscae_mm_config_names():  # `tscae_mm::<path>` bases
+        cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
     warn_if_plugin_not_imported(cfg, args.config)
     prepare_launcher(cfg, args.launcher)
     try:

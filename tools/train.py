@@ -12,7 +12,10 @@ Examples::
     bash tools/dist_train.sh CONFIG 8 --fsdp --activation-checkpointing
 
 Importing ``tscae_mm`` registers the TSCAE parts and lets checkpoints written
-by the MMEngine Runner load with ``torch.load(weights_only=True)``. Distributed
+by the MMEngine Runner load with ``torch.load(weights_only=True)``. A config
+read here may name its bases ``tscae_mm::<path>`` (a config under configs/,
+:mod:`tscae_mm.utils.config_scope`); the toolboxes' own scripts need path
+bases instead (README, "Inheriting our configs"). Distributed
 runs use NCCL with CUDA and gloo on CPU-only machines; ``--amp`` uses
 ``AmpOptimWrapper`` on CUDA and bfloat16 ``CPUAmpOptimWrapper`` on CPU.
 ``--fsdp`` (or a config with ``strategy`` and ``runner_type =
@@ -53,6 +56,7 @@ from tscae_mm.utils import (
     prepare_launcher,
     release_process_group,
 )
+from tscae_mm.utils.config_scope import enabled as tscae_mm_config_names
 from tscae_mm.utils.plugin_imports import (
     explain_unregistered_types,
     warn_if_plugin_not_imported,
@@ -157,7 +161,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
+    with tscae_mm_config_names():  # `tscae_mm::<path>` bases
+        cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
     warn_if_plugin_not_imported(cfg, args.config)
     if cfg.get('runner_type') != 'ReliableRunner':  # it checks the config
         warn_if_schedule_and_loop_disagree(cfg)

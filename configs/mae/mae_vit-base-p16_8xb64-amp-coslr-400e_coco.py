@@ -4,20 +4,8 @@
 # its encoder); the optimiser keeps MAE's published base lr (1.5e-4 per 256).
 _base_ = [
     'mmpretrain::_base_/models/mae_vit-base-p16.py',
-    '../_base_/datasets/coco-unlabeled_tscae.py',
+    '../_base_/datasets/coco-unlabeled_mae.py',
     '../_base_/schedules/tscae_adamw-coslr-400e.py',
     '../_base_/tscae_runtime.py',
 ]
-train_pipeline = [
-    dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
-    dict(
-        type='RandomResizedCrop',
-        scale=224,
-        crop_ratio_range=(0.2, 1.0),
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackInputs')
-]
-train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
 optim_wrapper = dict(optimizer=dict(lr=1.5e-4 * 512 / 256))

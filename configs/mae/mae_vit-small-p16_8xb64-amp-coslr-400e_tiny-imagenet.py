@@ -1,4 +1,7 @@
-# MAE baseline with ViT-S/16 (384 wide, 12 layers, 6 heads: mmpretrain's
-# 'deit-small'), otherwise as the ViT-B/16 config.
-_base_ = './mae_vit-base-p16_8xb64-amp-coslr-400e_tiny-imagenet.py'
-model = dict(backbone=dict(arch='deit-small'), neck=dict(embed_dim=384))
+# MAE baseline (ViT-S/16) on Tiny-ImageNet-200 train images, as the TSCAE
+# Tiny-ImageNet configs; layout: data/tiny-imagenet-200/train/<wnid>/images/.
+_base_ = './mae_vit-small-p16_8xb64-amp-coslr-400e_coco.py'
+train_dataloader = dict(
+    dataset=dict(
+        dataset=dict(
+            data_root='data/tiny-imagenet-200/', data_prefix='train')))

@@ -2,12 +2,12 @@
 # 6 layers instead of ViT-Tiny's 12, to keep it to a few CPU minutes) with
 # 4 px patches on 32 px images, on the 1,500 CIFAR-10 training images
 # committed under demo/cifar10-mini/ (about 2.4 GFLOP per image and step),
-# with the recommended one-way token contrast (configs/_base_/
-# tscae_recommended.py; README, "Which configuration"):
+# with the recommended one-way token contrast (README, "Which
+# configuration"), for 3 epochs of the short CPU schedule:
 #   python tools/train.py configs/tscae/tscae_vit-tiny-p4_demo.py
 _base_ = [
     '../_base_/models/tscae_vit-tiny-d6-p4.py',
-    '../_base_/schedules/tscae_adamw.py',
+    '../_base_/schedules/tscae_adamw-cpu-coslr-6e.py',
     '../_base_/tscae_runtime.py',
 ]
 
@@ -44,27 +44,14 @@ train_dataloader = dict(
             with_label=False,
             pipeline=train_pipeline)))
 
+# 3 epochs at lr 2.5e-4 (batch 64), the warm-up from lr x 1e-4
 optim_wrapper = dict(optimizer=dict(lr=1e-3 * 64 / 256))
 max_epochs = 3
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-4,
-        by_epoch=True,
-        begin=0,
-        end=1,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 1,
-        eta_min=0.,
-        by_epoch=True,
-        begin=1,
-        end=max_epochs,
-        convert_to_iter_based=True)
+    dict(_base_.param_scheduler[0], start_factor=1e-4),
+    dict(_base_.param_scheduler[1], T_max=max_epochs - 1, end=max_epochs),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=64)
+train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=4),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

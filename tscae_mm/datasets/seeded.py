@@ -21,7 +21,7 @@ from mmengine.dist import sync_random_seed
 from mmengine.logging import print_log
 from mmpretrain.registry import DATA_SAMPLERS, DATASETS
 
-from .robust_loading import pop_skipped_images
+from .transforms import pop_skipped_images
 
 # Domain tags that keep the data's and the model's streams apart.
 DATA_STREAM = 0  # per sample: (DATA_STREAM, seed, epoch, index)

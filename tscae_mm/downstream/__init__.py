@@ -1,12 +1,13 @@
 """Downstream transfer of the TSCAE encoder.
 
 Importing this package registers ``TSCAEViT`` and ``ViTFeaturePyramid`` in
-MMDetection's and MMSegmentation's ``MODELS`` when (and if) those toolboxes
-are imported, without importing them (see
-:func:`~.registration.register_downstream_backbones`), and the layer-decay
-constructor in MMEngine's ``OPTIM_WRAPPER_CONSTRUCTORS``.
+MMDetection's and MMSegmentation's ``MODELS``, for each of them that is
+installed (:func:`~.registration.register_downstream_backbones`). The
+layer-decay constructor for their configs lives in
+:mod:`tscae_mm.engine.optimizers` (registered in MMEngine's root
+``OPTIM_WRAPPER_CONSTRUCTORS``) and is re-exported here.
 """
-from .layer_decay import (
+from ..engine.optimizers import (
     BackboneLayerDecayOptimWrapperConstructor,
     model_layer_depth,
 )

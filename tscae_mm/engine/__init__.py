@@ -1,27 +1,41 @@
-"""Reliability of long runs: runner, hooks, config checks, CPU SyncBN."""
+"""What MMEngine lacks for long TSCAE runs: runners (atomic checkpoints,
+clear resume), hooks, optimizer pieces, the FSDP strategy and config
+checks."""
+from ..models.utils import SyncBatchNormAnyDevice
 from .config_checks import (
     ConfigMismatchError,
+    check_runner_config,
     check_seeded_loader,
     check_training_config,
     check_tscae_config,
 )
-from .flexible_runner import ReliableFlexibleRunner
-from .fsdp_strategy import TSCAEFSDPStrategy, transformer_block_wrap_policy
 from .hooks import (
     GlobalBatchLossHook,
     NonFiniteLossError,
     NonFiniteLossHook,
     ReproducibleRandomnessHook,
     SkippedImagesHook,
+    TSCAECollapseMonitorHook,
 )
-from .runner import CheckpointMismatchError, ReliableRunner
-from .sync_batchnorm import SyncBatchNormAnyDevice
+from .optimizers import (
+    BackboneLayerDecayOptimWrapperConstructor,
+    CPUAmpOptimWrapper,
+    model_layer_depth,
+)
+from .runners import (
+    CheckpointMismatchError,
+    ReliableFlexibleRunner,
+    ReliableRunner,
+)
+from .strategies import TSCAEFSDPStrategy, transformer_block_wrap_policy
 
 __all__ = [
     'ConfigMismatchError', 'check_seeded_loader', 'check_training_config',
-    'check_tscae_config', 'GlobalBatchLossHook', 'NonFiniteLossError',
-    'NonFiniteLossHook', 'ReproducibleRandomnessHook', 'SkippedImagesHook',
+    'check_tscae_config', 'check_runner_config', 'GlobalBatchLossHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'ReproducibleRandomnessHook',
+    'SkippedImagesHook', 'TSCAECollapseMonitorHook',
     'CheckpointMismatchError', 'ReliableRunner', 'SyncBatchNormAnyDevice',
     'ReliableFlexibleRunner', 'TSCAEFSDPStrategy',
-    'transformer_block_wrap_policy'
+    'transformer_block_wrap_policy', 'CPUAmpOptimWrapper',
+    'BackboneLayerDecayOptimWrapperConstructor', 'model_layer_depth'
 ]

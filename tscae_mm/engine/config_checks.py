@@ -1,9 +1,17 @@
 """Checks that refuse an inconsistent training config before anything runs.
 
-:class:`ReliableRunner` calls :func:`check_training_config` before it builds
-the model or the data, so a wrong config fails in seconds with the
-mismatching values named instead of failing (or silently training the wrong
-thing) later.
+A wrong config fails in seconds with the mismatching values named instead of
+failing (or silently training the wrong thing) later:
+
+- :func:`check_runner_config` (the seeded loader, checkpoints kept, schedule
+  against loop) is run by :class:`~tscae_mm.engine.ReliableRunner` and
+  :class:`~tscae_mm.engine.ReliableFlexibleRunner` before they build
+  anything, whichever ``tools/train.py`` builds them.
+- :func:`check_tscae_config` (image sizes, patch sizes and masks agree) is
+  TSCAE's: our ``tools/train.py`` runs it on every config whose training
+  pipeline makes complementary masks (:func:`makes_complementary_masks`,
+  through :func:`tscae_mm.utils.build_runner`), before the runner is built.
+- :func:`check_training_config` runs both.
 """
 import inspect
 import logging
@@ -30,9 +38,27 @@ def check_training_config(cfg: ConfigDict) -> None:
         cfg (ConfigDict): The full config (``Config`` or its dict).
     """
     check_tscae_config(cfg)
+    check_runner_config(cfg)
+
+
+def check_runner_config(cfg: ConfigDict) -> None:
+    """The checks that hold for any model: the seeded loader, the
+    checkpoints kept, the schedule against the training loop.
+
+    Args:
+        cfg (ConfigDict): The full config (``Config`` or its dict).
+    """
     check_seeded_loader(cfg)
     warn_if_single_checkpoint_kept(cfg)
     warn_if_schedule_and_loop_disagree(cfg)
+
+
+def makes_complementary_masks(cfg: ConfigDict) -> bool:
+    """Whether a training pipeline of ``cfg`` has a
+    ``ComplementaryMaskGenerator`` (a TSCAE pre-training config)."""
+    return any(
+        transform.get('type') == 'ComplementaryMaskGenerator'
+        for pipeline in train_pipelines(cfg) for transform in pipeline)
 
 
 def as_size(value, owner: str) -> Size:

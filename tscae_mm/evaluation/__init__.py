@@ -10,6 +10,7 @@ from .frozen_features import (
     build_encoder,
     encoder_spec,
     extract_features,
+    fit_linear_probe,
     knn_accuracy,
     labelled_features,
     linear_probe,
@@ -20,7 +21,7 @@ from .frozen_features import (
 
 __all__ = [
     'EncoderSpec', 'build_encoder', 'encoder_spec', 'extract_features',
-    'knn_accuracy', 'labelled_features', 'linear_probe', 'load_image_list',
-    'load_images', 'quiet_init_weights', 'effective_rank',
+    'fit_linear_probe', 'knn_accuracy', 'labelled_features', 'linear_probe',
+    'load_image_list', 'load_images', 'quiet_init_weights', 'effective_rank',
     'mean_offdiag_cos', 'pass_stats', 'plain_stats'
 ]

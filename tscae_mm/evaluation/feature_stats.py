@@ -76,11 +76,19 @@ def _plain_tokens(backbone, images: torch.Tensor) -> torch.Tensor:
 def pass_stats(model, images: torch.Tensor,
                mask: torch.Tensor) -> Dict[str, float]:
     """TSCAE's teacher and student passes on ``images`` with ``mask``; the
-    student pass through the momentum encoder where the model has one."""
+    student pass through the momentum encoder where the model has one.
+    With (N, K, h, w) masks (``TSCAE(student_targets='sibling_views')``)
+    the statistics are those of each image's first view, whose student
+    side is read off its sibling views, so that the between-images
+    statistics compare N different images."""
     target = getattr(model, 'target_encoder', None)
-    enc = model.backbone(
-        images, mask, student_encoder=None if target is None else
-        target.module)
+    if mask.dim() == 4:
+        enc = model.backbone.sibling_view_passes(images, mask)
+        enc = type(enc)(*(field[::mask.shape[1]] for field in enc))
+    else:
+        enc = model.backbone(
+            images, mask, student_encoder=None if target is None else
+            target.module)
     decoded_global, decoded_masked = model.neck(enc.teacher_visible,
                                                 enc.ids_visible,
                                                 enc.ids_masked)

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import CheckpointLoader
 
-from tscae_mm.models.tscae_vit import TSCAEViT
+from ..models import TSCAEViT
 
 ENCODER_TYPES = ('TSCAEViT', 'MAEViT', 'VisionTransformer')
 
@@ -83,7 +83,8 @@ def build_encoder(spec: EncoderSpec,
         out_type='avg_featmap')
     quiet_init_weights(encoder)
     if checkpoint is not None:
-        state = _load_checkpoint(checkpoint, map_location='cpu')
+        state = CheckpointLoader.load_checkpoint(
+            checkpoint, map_location='cpu')
         state = state.get('state_dict', state)
         prefixes = ('backbone.', 'module.backbone.', '')
         for prefix in prefixes:

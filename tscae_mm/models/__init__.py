@@ -1,16 +1,20 @@
-from .deprecated_names import GlobalConsistencyHead, TokenContrastHead
-from .feature_pyramid import ViTFeaturePyramid
-from .global_consistency import TSCAEGlobalConsistencyHead
-from .pixel_head import TSCAEPixelHead
-from .teacher_decoder import TSCAETeacherDecoder
-from .token_contrast import TSCAETokenContrastHead
-from .tscae import TSCAE
-from .tscae_vit import TSCAEEncoderOutput, TSCAEViT
-from .variance_covariance import TokenVarianceCovarianceLoss
+"""TSCAE's model parts, laid out as mmpretrain lays out its models: the
+encoder (backbones), the teacher decoder and the dense-task feature pyramid
+(necks), the pixel, token-contrast and global-consistency heads (heads), the
+token regulariser (losses) and the self-supervisor that joins them
+(selfsup)."""
+from .backbones import TSCAEEncoderOutput, TSCAEViT
+from .heads import (
+    TSCAEGlobalConsistencyHead,
+    TSCAEPixelHead,
+    TSCAETokenContrastHead,
+)
+from .losses import TokenVarianceCovarianceLoss
+from .necks import TSCAETeacherDecoder, ViTFeaturePyramid
+from .selfsup import TSCAE
 
 __all__ = [
     'TSCAEViT', 'TSCAEEncoderOutput', 'TSCAETeacherDecoder', 'TSCAEPixelHead',
     'TSCAETokenContrastHead', 'TSCAEGlobalConsistencyHead', 'TSCAE',
-    'ViTFeaturePyramid',
-    'TokenVarianceCovarianceLoss', 'TokenContrastHead', 'GlobalConsistencyHead'
+    'ViTFeaturePyramid', 'TokenVarianceCovarianceLoss'
 ]

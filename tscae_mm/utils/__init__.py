@@ -1,16 +1,18 @@
-"""Run-time support: safe checkpoint loading, CPU mixed precision and DDP.
+"""Run-time support: launching (``tools/train.py`` / ``tools/test.py``), CPU
+threads, plugin-import messages, and every workaround for MMEngine 0.10.7 /
+torch >= 2.6 (:mod:`tscae_mm.utils.compat`).
 
 ``register_checkpoint_safe_globals()`` (called by ``import tscae_mm``) lets
 ``torch.load(weights_only=True)`` read MMEngine Runner checkpoints; see
-:mod:`tscae_mm.utils.checkpoint_safety` for the opt-in for trusted files.
+:mod:`tscae_mm.utils.compat` for the opt-in for trusted files.
 """
-from .checkpoint_safety import (
+from ..engine.optimizers import CPUAmpOptimWrapper
+from .compat import (
     ALLOW_UNSAFE_ENV,
     UnsafeCheckpointError,
     allow_unsafe_checkpoint_load,
     register_checkpoint_safe_globals,
 )
-from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
 from .launch import (
     build_runner,
     default_work_dir,

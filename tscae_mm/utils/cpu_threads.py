@@ -5,7 +5,7 @@ wait for each other; when the OS deschedules one, the others burn its time
 slice. On 2 cores beside one other busy training process, one demo epoch
 took 221 s with OpenMP's defaults and 66 s with ``OMP_WAIT_POLICY=PASSIVE``
 (threads sleep while they wait); ``python tools/benchmark_cpu_threads.py``
-measures it against a spinning process (docs/benchmarks.md, "CPU threads").
+measures it against a spinning process (docs/speed.md, "CPU threads").
 
 What the package chooses, each only where the user has not:
 
@@ -19,12 +19,14 @@ What the package chooses, each only where the user has not:
   is set (torchrun sets 1 when it starts several processes).
 
 ``TSCAE_MM_CPU_DEFAULTS=0`` keeps torch's and OpenMP's own settings.
-:func:`configure_cpu_threads` runs once per process: from our entry points,
-and from :class:`~tscae_mm.engine.ReliableRunner` (every pre-training config
-of this package selects it), and, on machines without CUDA, from
-:class:`~tscae_mm.models.TSCAEViT`'s ``init_weights``, so the toolboxes' own
-``tools/train.py`` / ``tools/test.py`` with a downstream config of this
-package (``custom_imports``) get the thread count and the warning too.
+:func:`configure_cpu_threads` runs once per process: from our entry points
+(``tools/train.py`` and ``tools/test.py``, through
+:func:`tscae_mm.utils.build_runner`) and from
+:class:`~tscae_mm.engine.ReliableRunner` /
+:class:`~tscae_mm.engine.ReliableFlexibleRunner` (every pre-training config
+of this package selects one), so the toolboxes' own ``tools/train.py`` get
+it with those configs too. Model code never changes process settings: a
+downstream config run with a toolbox's own script keeps torch's defaults.
 :func:`log_cpu_threads` logs the choice once per process.
 
 This module imports nothing heavy at import time, so that an entry point

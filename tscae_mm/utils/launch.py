@@ -2,10 +2,10 @@
 (for ``tools/train.py`` and ``tools/test.py``).
 
 - Distributed runs without CUDA (``--launcher pytorch`` under ``torchrun`` on
-  CPU machines): MMEngine 0.10.7's launcher calls ``torch.cuda.set_device``
-  and its DDP wrapper pins GPU ``device_ids``, so here the gloo process group
-  is started from torchrun's environment variables and the DDP wrapper gets
-  ``device_ids=None``. With CUDA nothing changes (NCCL, as the config says).
+  CPU machines): the gloo process group is started from torchrun's
+  environment variables and the DDP wrapper gets ``device_ids=None``
+  (MMEngine 0.10.7 assumes CUDA there; :mod:`tscae_mm.utils.compat`,
+  section 2). With CUDA nothing changes (NCCL, as the config says).
 - Runner: the config's ``runner_type`` (looked up in the registries of its
   ``default_scope``), else MMEngine's ``Runner``.
 - Mixed precision: ``AmpOptimWrapper`` on CUDA, :class:`CPUAmpOptimWrapper`
@@ -16,18 +16,24 @@
   checkpoints the encoder's blocks, with DDP or FSDP.
 """
 import copy
-import datetime
-import os
 import os.path as osp
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
-from mmengine.registry import MODEL_WRAPPERS, RUNNERS, init_default_scope
+from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
-from torch.nn.parallel import DistributedDataParallel
 
+from ..engine.config_checks import (
+    check_tscae_config,
+    makes_complementary_masks,
+)
+from .compat import (
+    cpu_ddp_wrapper_cfg,
+    init_cpu_process_group,
+    launches_on_cpu,
+)
 from .cpu_threads import configure_cpu_threads, log_cpu_threads
 
 FLEXIBLE_RUNNER = 'ReliableFlexibleRunner'
@@ -41,61 +47,6 @@ DEFAULT_FSDP_STRATEGY = dict(
         sharding_strategy='FULL_SHARD',
         use_orig_params=True,
         auto_wrap_policy=dict(type='transformer_block_wrap_policy')))
-TORCHRUN_ENV_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-DEFAULT_DDP_WRAPPER = 'MMDistributedDataParallel'
-
-
-def init_cpu_process_group(cfg: Config) -> None:
-    """Start the gloo process group from torchrun's environment variables.
-
-    Args:
-        cfg: The run's config; ``env_cfg.dist_cfg.timeout`` (seconds) is used
-            if set.
-
-    Raises:
-        RuntimeError: a torchrun variable (RANK, WORLD_SIZE, MASTER_ADDR,
-            MASTER_PORT) is missing, i.e. the script was not started by
-            ``torchrun`` / ``tools/dist_train.sh``.
-    """
-    if torch_dist.is_initialized():
-        return
-    missing = [var for var in TORCHRUN_ENV_VARS if var not in os.environ]
-    if missing:
-        raise RuntimeError(
-            f'--launcher pytorch needs the variables torchrun sets, but '
-            f'{", ".join(missing)} missing: start the run with '
-            '`bash tools/dist_train.sh CONFIG NUM_PROCESSES` (or torchrun).')
-    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
-    timeout = dist_cfg.get('timeout')
-    kwargs = {}
-    if timeout is not None:
-        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
-    torch_dist.init_process_group(backend='gloo', **kwargs)
-
-
-def cpu_ddp_wrapper_cfg(cfg: Config) -> ConfigDict:
-    """The config's model wrapper, with ``device_ids=None`` for CPU DDP.
-
-    Without ``model_wrapper_cfg`` in the config this is MMEngine's default
-    wrapper (``MMDistributedDataParallel`` with ``broadcast_buffers=False``
-    and the config's ``find_unused_parameters``).
-
-    Raises:
-        KeyError: ``model_wrapper_cfg.type`` is not a registered wrapper.
-    """
-    wrapper = ConfigDict(
-        cfg.get('model_wrapper_cfg') or dict(
-            type=DEFAULT_DDP_WRAPPER,
-            broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False)))
-    wrapper.setdefault('type', DEFAULT_DDP_WRAPPER)
-    wrapper_cls = MODEL_WRAPPERS.get(wrapper.type)
-    if wrapper_cls is None:
-        raise KeyError(f'model_wrapper_cfg.type={wrapper.type!r} is not a '
-                       'registered model wrapper (mmengine MODEL_WRAPPERS).')
-    if issubclass(wrapper_cls, DistributedDataParallel):
-        wrapper.device_ids = None
-    return wrapper
 
 
 def prepare_launcher(cfg: Config, launcher: str) -> None:
@@ -121,11 +72,13 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
             f'--launcher {launcher} needs CUDA (MMEngine binds each process '
             'to a GPU). For distributed runs on CPU use --launcher pytorch '
             '(bash tools/dist_train.sh CONFIG NUM_PROCESSES).')
-    if launcher == 'pytorch' and not torch.cuda.is_available():
+    if launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    if launches_on_cpu():  # MMEngine's launcher and DDP wrapper need CUDA
         init_cpu_process_group(cfg)
-        cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
         cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
-        sync_bn_for_cpu(cfg)
+    cfg.merge_from_dict({'env_cfg.dist_cfg.backend': 'gloo'})
+    sync_bn_for_cpu(cfg)
 
 
 def sync_bn_for_cpu(cfg: Config) -> int:
@@ -254,12 +207,21 @@ def default_work_dir(config_path: str) -> str:
 def build_runner(cfg: Config) -> Runner:
     """The Runner the config asks for (``runner_type``) or MMEngine's own.
 
-    Chooses the CPU thread count first and logs what it chose
+    First, a config that trains TSCAE (its training pipeline makes
+    complementary masks) is checked
+    (:func:`~tscae_mm.engine.check_tscae_config`): image sizes, patch sizes
+    and masks that disagree are refused, naming the values, before anything
+    is built. Then the CPU thread count is chosen and logged
     (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`).
 
     Args:
         cfg: The complete run config (after the command-line options).
+
+    Raises:
+        ConfigMismatchError: The TSCAE config is inconsistent.
     """
+    if makes_complementary_masks(cfg):
+        check_tscae_config(cfg)
     configure_cpu_threads()
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)

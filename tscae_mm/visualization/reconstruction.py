@@ -25,13 +25,13 @@ from mmengine.runner import load_checkpoint
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 
-from tscae_mm.datasets import (
+from ..datasets import (
     ComplementaryMaskGenerator,
     ImageDecodeError,
     LoadImageFromFileSafe,
+    decode_image,
 )
-from tscae_mm.datasets.robust_loading import decode_image
-from tscae_mm.models.utils import gather_tokens
+from ..models.utils import gather_tokens
 
 
 def parse_args():

@@ -30,9 +30,9 @@ DEFAULT_THRESHOLDS = dict(
     effective_rank_ratio=0.4)
 
 RECOMMENDED = (
-    'the recommended configuration (configs/tscae/*-recommended_*.py; in your '
-    'own config inherit configs/_base_/tscae_recommended.py and set model = '
-    '{{_base_.tscae_recommended}}) makes the token contrast one-way '
+    'the recommended configuration (configs/tscae/*-recommended-*.py; in '
+    'your own config model = dict(contrast_head=dict(symmetric=False))) '
+    'makes the token contrast one-way '
     '(model.contrast_head.symmetric=False), so that nothing pulls the '
     'student pass towards the decoder; model.target_momentum=0.01 (a '
     'momentum target encoder) also measured better than the reference. See '
@@ -161,7 +161,7 @@ class TSCAECollapseMonitorHook(Hook):
 
     def measure(self, runner) -> Dict[str, float]:
         """The statistics of the fixed batch under the current weights."""
-        from tscae_mm.evaluation.feature_stats import pass_stats, plain_stats
+        from ...evaluation.feature_stats import pass_stats, plain_stats
         model = unwrapped_model(runner)
         was_training = model.training
         model.eval()
@@ -171,7 +171,7 @@ class TSCAECollapseMonitorHook(Hook):
                 images = data['inputs']
                 stats = plain_stats(model.backbone, images)
                 if self._has_passes(model, data['data_samples']):
-                    from tscae_mm.models.tscae import stack_masks
+                    from ...models.selfsup.tscae import stack_masks
                     stats.update(
                         pass_stats(model, images,
                                    stack_masks(data['data_samples'])))

@@ -1,4 +1,0 @@
-# Study: TSCAE in token-drop mode (teacher on cls + V, student on cls + M);
-# everything else as the reference-mode study config.
-_base_ = './tscae_vit-tiny-d6-p4_6e_cifar10-5k.py'
-model = dict(backbone=dict(token_drop=True))

@@ -1,9 +1,0 @@
-# TSCAE, recommended configuration (README, "Which configuration"), ViT-B/16
-# at 224 px, 8 GPUs x 64 images, 400 epochs, on coco: the reference config
-# tscae_vit-base-p16_8xb64-amp-coslr-400e_coco.py with the switches of
-# configs/_base_/tscae_recommended.py.
-_base_ = [
-    './tscae_vit-base-p16_8xb64-amp-coslr-400e_coco.py',
-    '../_base_/tscae_recommended.py'
-]
-model = {{_base_.tscae_recommended}}

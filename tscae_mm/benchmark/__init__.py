@@ -1,1 +1,0 @@
-"""Benchmarks of the package (their command lines are in tools/)."""

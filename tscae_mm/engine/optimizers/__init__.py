@@ -1,0 +1,10 @@
+from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper
+from .layer_decay_optim_wrapper_constructor import (
+    BackboneLayerDecayOptimWrapperConstructor,
+    model_layer_depth,
+)
+
+__all__ = [
+    'CPUAmpOptimWrapper', 'BackboneLayerDecayOptimWrapperConstructor',
+    'model_layer_depth'
+]

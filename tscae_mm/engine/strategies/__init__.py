@@ -1,0 +1,3 @@
+from .fsdp_strategy import TSCAEFSDPStrategy, transformer_block_wrap_policy
+
+__all__ = ['TSCAEFSDPStrategy', 'transformer_block_wrap_policy']

@@ -1,0 +1,3 @@
+from .tscae_vit import TSCAEEncoderOutput, TSCAEViT
+
+__all__ = ['TSCAEViT', 'TSCAEEncoderOutput']

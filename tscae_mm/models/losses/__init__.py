@@ -1,0 +1,3 @@
+from .variance_covariance import TokenVarianceCovarianceLoss
+
+__all__ = ['TokenVarianceCovarianceLoss']

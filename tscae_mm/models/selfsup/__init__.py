@@ -1,0 +1,3 @@
+from .tscae import TSCAE
+
+__all__ = ['TSCAE']
