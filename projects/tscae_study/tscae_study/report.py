@@ -211,6 +211,9 @@ def report(names: List[str], work_dir: str, out: str) -> None:
         comparison=comparison,
         verdicts=verdicts,
         runs=entries)
+    # sections other stages write (efficiency, deciding) are kept
+    for key, value in (load_json(osp.join(out, 'study.json')) or {}).items():
+        study.setdefault(key, value)
     save_json(osp.join(out, 'study.json'), study)
     # the per-encoder evaluation files, beside the summary
     os.makedirs(osp.join(out, 'eval'), exist_ok=True)
