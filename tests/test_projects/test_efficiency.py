@@ -4,6 +4,7 @@ import json
 
 import pytest
 from mmengine.config import Config
+
 from tscae_study import efficiency
 from tscae_study.speed import side_by_side
 

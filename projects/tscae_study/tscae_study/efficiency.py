@@ -23,15 +23,22 @@ import os.path as osp
 from typing import Dict, List, NamedTuple, Optional
 
 from .runs import CONFIG_ROOT, PYTHON, SEED, parse_key, run_key
-from .stages import (add_wallclock, frozen_eval, load_json, log, run_command,
-                     save_json)
+from .stages import (
+    add_wallclock,
+    frozen_eval,
+    load_json,
+    log,
+    run_command,
+    save_json,
+)
 
 MAE_ITERATIONS = {'short': 474, 'long': 1738}  # 6 and 22 epochs of 79
 BUDGET_LABELS = {
     'short': "MAE's 6-epoch time",
     'long': "the 22-epoch equal-time MAE's time"
 }
-SCREENING = 'screening_efficiency/tscae_vit-tiny-d6-p4-token-drop_6e_cifar10-5k_'
+SCREENING = ('screening_efficiency/'
+             'tscae_vit-tiny-d6-p4-token-drop_6e_cifar10-5k_')
 
 
 class Candidate(NamedTuple):
@@ -152,9 +159,13 @@ def collapse_stats(config: str, checkpoint: str, data_root: str) -> dict:
     """The plain encoder's collapse statistics on 256 test images."""
     import torch
 
-    from tscae_mm.evaluation import (build_encoder, encoder_spec,
-                                     load_image_list, load_images,
-                                     plain_stats)
+    from tscae_mm.evaluation import (
+        build_encoder,
+        encoder_spec,
+        load_image_list,
+        load_images,
+        plain_stats,
+    )
     spec = encoder_spec(config)
     encoder = build_encoder(spec, checkpoint)
     paths, _ = load_image_list(data_root,
