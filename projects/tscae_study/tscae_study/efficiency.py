@@ -99,11 +99,20 @@ def budget_iterations(budget: str, ratio: float) -> int:
     return round(MAE_ITERATIONS[budget] / ratio)
 
 
-def budget_config(base: str, iterations: int, data_root: str) -> str:
+def budget_config(base: str,
+                  iterations: int,
+                  data_root: str,
+                  ann_file: Optional[str] = None,
+                  checkpoints: int = 4,
+                  keep: int = 2) -> str:
     """A config inheriting ``base`` that trains ``iterations`` iterations
-    with the study's schedule shape, keeping every checkpoint's weights for
-    the evaluation of the last one and resumption."""
+    with the study's schedule shape (a sixth linear warm-up, then cosine to
+    0), saving ``checkpoints`` evenly spaced checkpoints (the last ``keep``
+    kept; -1: all) for resumption, evaluation and learning curves;
+    ``ann_file`` replaces the base's image list."""
     warmup = round(iterations / 6)
+    dataset = f'data_root={data_root!r}' + (
+        '' if ann_file is None else f', ann_file={ann_file!r}')
     return f"""# written by tools/run_efficiency.py: {iterations} iterations
 _base_ = {osp.abspath(base)!r}
 max_iters = {iterations}
@@ -118,9 +127,10 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval={max(1, iterations // 4)}, max_keep_ckpts=2))
+                    interval={max(1, iterations // checkpoints)},
+                    max_keep_ckpts={keep}))
 log_processor = dict(by_epoch=False)
-train_dataloader = dict(dataset=dict(dataset=dict(data_root={data_root!r})))
+train_dataloader = dict(dataset=dict(dataset=dict({dataset})))
 """
 
 
