@@ -187,6 +187,25 @@ def test_sibling_views_learn_on_a_tiny_batch():
     assert totals[-1] < totals[0] - 0.1, totals
 
 
+def test_sibling_views_regularise_the_teacher_tokens_with_gradient():
+    cfg = tiny_cfg(student_targets='sibling_views')
+    cfg['token_regularizer'] = dict(type='TokenVarianceCovarianceLoss')
+    model = MODELS.build(cfg)
+    model.init_weights()
+    images, samples = view_batch(num_images=3)
+    seen = []
+    original = model.token_regularizer.loss
+    model.token_regularizer.loss = lambda tokens: seen.append(tokens) or \
+        original(tokens)
+    losses = model.loss(images, samples)
+    (tokens, ) = seen
+    # the teacher outputs at V of all 3 * K views, which carry the gradient
+    assert tokens.shape == (3 * K, NUM_VISIBLE, DIMS)
+    assert tokens.grad_fn is not None
+    losses['loss_token_reg'].backward()
+    assert model.backbone.layers[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize('kwargs,message', [
     (dict(token_drop=False), 'token_drop=True'),
     (dict(symmetric=True), 'symmetric=False'),
@@ -331,8 +350,8 @@ def mask_generator_cfg(cfg):
                 if t['type'] == 'ComplementaryMaskGenerator')
 
 
-def test_the_five_candidates_are_there():
-    assert len(SCREENING) == 5 and all(p.is_file() for p in SCREENING)
+def test_the_six_candidates_are_there():
+    assert len(SCREENING) == 6 and all(p.is_file() for p in SCREENING)
 
 
 @pytest.mark.parametrize(
@@ -383,6 +402,10 @@ CHANGES = {
     'no-grad-student_infonce-image': INFONCE_IMAGE,
     'sibling-views-4': SIBLING_VIEWS,
     'sibling-views-4_infonce-image': dict(SIBLING_VIEWS, **INFONCE_IMAGE),
+    'sibling-views-4_vicreg': dict(
+        SIBLING_VIEWS, **{
+            'model.token_regularizer.type': 'TokenVarianceCovarianceLoss'
+        }),
 }
 
 

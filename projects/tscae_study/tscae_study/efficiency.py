@@ -74,6 +74,9 @@ CANDIDATES: Dict[str, Candidate] = {
     'sibling_views_4_infonce_image':
     Candidate(SCREENING + 'sibling-views-4_infonce-image.py',
               'sibling-view targets, 4 views, same-image InfoNCE'),
+    'sibling_views_4_vicreg':
+    Candidate(SCREENING + 'sibling-views-4_vicreg.py',
+              'sibling-view targets, 4 views, variance / covariance term'),
 }
 
 

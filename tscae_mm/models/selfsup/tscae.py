@@ -37,7 +37,10 @@ class TSCAE(BaseSelfSupervisor):
         target_end_momentum (float): The weight at the end of training.
             Defaults to 0 (the copy is frozen at the end, as in BYOL).
         token_regularizer (dict, optional): Config of a loss on h_S alone,
-            e.g. :class:`TokenVarianceCovarianceLoss`. Defaults to None.
+            e.g. :class:`TokenVarianceCovarianceLoss`; with
+            ``student_targets='sibling_views'`` on the teacher outputs at V
+            (with gradient), the tokens whose detached copies are the
+            siblings' targets. Defaults to None.
         student_targets (str): Where h_S and g_S come from.
             ``'student_pass'`` (the paper's): the student pass over M.
             ``'sibling_views'`` (ours; data2vec 2.0's several masked views
@@ -51,9 +54,9 @@ class TSCAE(BaseSelfSupervisor):
             per view as usual, on a batch of N * K. Encoder cost per view:
             MAE's (cls + |V| tokens, one forward and backward), targets
             free. Needs ``backbone.token_drop=True``, the one-way contrast
-            (``contrast_head.symmetric=False``), no ``target_momentum`` and
-            no ``token_regularizer`` (the targets carry no gradient for
-            them to act through). Defaults to ``'student_pass'``.
+            (``contrast_head.symmetric=False``) and no ``target_momentum``;
+            a ``token_regularizer`` then acts on the teacher outputs.
+            Defaults to ``'student_pass'``.
         data_preprocessor (dict, optional): Defaults to mmpretrain's
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -141,9 +144,6 @@ class TSCAE(BaseSelfSupervisor):
         if self.target_encoder is not None:
             conflicts.append('no target_momentum (the siblings are the '
                              'targets)')
-        if self.token_regularizer is not None:
-            conflicts.append('no token_regularizer (it would act on '
-                             'detached targets)')
         if conflicts:
             raise ValueError("TSCAE: student_targets='sibling_views' needs " +
                              '; '.join(conflicts) + '.')
@@ -187,7 +187,8 @@ class TSCAE(BaseSelfSupervisor):
                                               enc.student_global))
         if self.token_regularizer is not None:
             losses['loss_token_reg'] = self.token_regularizer.loss(
-                enc.student_masked)
+                enc.teacher_visible if self.student_targets ==
+                'sibling_views' else enc.student_masked)
         return losses
 
     def student_encoder(self) -> Optional[torch.nn.Module]:
