@@ -40,6 +40,7 @@ from .stages import (
     log,
     run_command,
     save_json,
+    write_between_markers,
 )
 
 STAGES = ('prepare', 'pretrain', 'curve', 'evaluate', 'report')
@@ -305,16 +306,9 @@ def report(work_dir: str, out: str) -> None:
     if any(r.get('curve') for r in section['runs']):
         plot(section, osp.join(out, 'deciding_curves.png'))
     text = table(section)
-    results_md = osp.join(osp.dirname(out), 'results.md')
-    if osp.exists(results_md):
-        with open(results_md) as f:
-            doc = f.read()
-        if DECIDING_BEGIN in doc and DECIDING_END in doc:
-            head, rest = doc.split(DECIDING_BEGIN, 1)
-            doc = (head + DECIDING_BEGIN + '\n\n' + text + '\n\n' +
-                   rest[rest.index(DECIDING_END):])
-            with open(results_md, 'w') as f:
-                f.write(doc)
+    write_between_markers(
+        osp.join(osp.dirname(out), 'results.md'), DECIDING_BEGIN, DECIDING_END,
+        text)
     log(f'wrote {study_path} (deciding):\n{text}')
 
 

@@ -30,6 +30,7 @@ from .stages import (
     log,
     run_command,
     save_json,
+    write_between_markers,
 )
 
 MAE_ITERATIONS = {'short': 474, 'long': 1738}  # 6 and 22 epochs of 79
@@ -345,16 +346,8 @@ def report(cost_file: str, work_dir: str, out: str) -> None:
     study['efficiency'] = section
     save_json(study_path, study)
     text = table(section)
-    results_md = osp.join(osp.dirname(out), 'results.md')
-    if osp.exists(results_md):
-        with open(results_md) as f:
-            doc = f.read()
-        if EFFICIENCY_BEGIN in doc and EFFICIENCY_END in doc:
-            head, rest = doc.split(EFFICIENCY_BEGIN, 1)
-            doc = (head + EFFICIENCY_BEGIN + '\n\n' + text + '\n\n' +
-                   rest[rest.index(EFFICIENCY_END):])
-            with open(results_md, 'w') as f:
-                f.write(doc)
+    write_between_markers(osp.join(osp.dirname(out), 'results.md'),
+                          EFFICIENCY_BEGIN, EFFICIENCY_END, text)
     log(f"wrote {study_path} (efficiency) and the table:\n{text}")
 
 

@@ -55,6 +55,24 @@ def run_command(cmd: List[str], log_file: str) -> float:
     return seconds
 
 
+def write_between_markers(path: str, begin: str, end: str,
+                          text: str) -> bool:
+    """Replace what stands between the lines ``begin`` and ``end`` of the
+    file ``path`` with ``text``; False (nothing written) when the file or a
+    marker is missing."""
+    if not osp.exists(path):
+        return False
+    with open(path) as f:
+        doc = f.read()
+    if begin not in doc or end not in doc:
+        return False
+    head, rest = doc.split(begin, 1)
+    with open(path, 'w') as f:
+        f.write(head + begin + '\n\n' + text + '\n\n' +
+                rest[rest.index(end):])
+    return True
+
+
 def add_wallclock(path: str, seconds: float) -> None:
     """Sum the wall-clock of every segment of a (resumed) job in ``path``."""
     record = {'seconds': 0., 'segments': []}
