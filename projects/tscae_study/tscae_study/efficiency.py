@@ -232,7 +232,8 @@ def spread(values: List[float]) -> str:
     return f' ({min(values):.2f}-{max(values):.2f})'
 
 
-def collect(cost_file: str, work_dir: str, out: str) -> dict:
+def collect(cost_file: str, work_dir: str, out: str,
+            chosen: Optional[str] = None) -> dict:
     """The ``efficiency`` section: MAE from study.json, every candidate from
     this work dir's evaluations or the committed ones."""
     ratios = cost_ratios(cost_file)
@@ -304,7 +305,7 @@ def collect(cost_file: str, work_dir: str, out: str) -> dict:
         budgets={b: dict(mae_iterations=i, label=BUDGET_LABELS[b])
                  for b, i in MAE_ITERATIONS.items()},
         candidates=candidates,
-        chosen=study.get('efficiency', {}).get('chosen'))
+        chosen=chosen or study.get('efficiency', {}).get('chosen'))
     return section
 
 
@@ -339,8 +340,9 @@ EFFICIENCY_BEGIN = ('<!-- efficiency: written by tools/run_efficiency.py, '
 EFFICIENCY_END = '<!-- end of efficiency -->'
 
 
-def report(cost_file: str, work_dir: str, out: str) -> None:
-    section = collect(cost_file, work_dir, out)
+def report(cost_file: str, work_dir: str, out: str,
+           chosen: Optional[str] = None) -> None:
+    section = collect(cost_file, work_dir, out, chosen)
     study_path = osp.join(out, 'study.json')
     study = load_json(study_path) or {}
     study['efficiency'] = section
@@ -375,6 +377,10 @@ def main(argv=None) -> None:
                         help='threads of the cost stage')
     parser.add_argument('--iters', type=int, default=20,
                         help='timed rounds of the cost stage')
+    parser.add_argument(
+        '--choose', choices=list(CANDIDATES),
+        help='report stage: record this candidate as the chosen one (the '
+        'config family); kept until another is chosen')
     args = parser.parse_args(argv)
     names = list(dict.fromkeys(['mae'] + args.candidates))
     if 'cost' in args.stages:
@@ -390,4 +396,4 @@ def main(argv=None) -> None:
         evaluate(names, args.budgets, args.seeds, args.cost_file,
                  args.work_dir, args.data_root)
     if 'report' in args.stages:
-        report(args.cost_file, args.work_dir, args.out)
+        report(args.cost_file, args.work_dir, args.out, args.choose)
