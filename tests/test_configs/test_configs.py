@@ -1,7 +1,5 @@
 """Every pre-training config builds its model and its pipeline; the
 user-facing configs are at most three inheritance levels deep."""
-import ast
-
 import numpy as np
 import pytest
 import torch
@@ -11,6 +9,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import tscae_mm  # noqa: F401
+from tscae_mm.utils import config_scope
 
 from conftest import REPO_ROOT
 
@@ -132,16 +131,10 @@ def test_recommended_config_is_its_reference_plus_the_switches(path):
 
 def bases(path):
     """The files a config names in ``_base_`` (a toolbox's ``pkg::`` names
-    as they are)."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(
-                getattr(target, 'id', None) == '_base_'
-                for target in node.targets):
-            value = ast.literal_eval(node.value)
-            names = [value] if isinstance(value, str) else value
-            return [name if '::' in name else (path.parent / name).resolve()
-                    for name in names]
-    return []
+    as they are; ``{{$TSCAE_MM_CONFIGS:fallback}}`` substituted as MMEngine
+    does)."""
+    return [name if '::' in name else (path.parent / name).resolve()
+            for name in config_scope._base_names(str(path))]
 
 
 def inheritance_levels(path):

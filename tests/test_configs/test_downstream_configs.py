@@ -263,6 +263,14 @@ def test_config_trains_one_step_on_mini_voc(relative_path, workspace,
                                             monkeypatch):
     monkeypatch.chdir(workspace)
     cfg = tiny_config(relative_path)
+    if cfg.train_dataloader.dataset.type == 'CheckedCustomDataset':
+        # the template's classes are the mini VOC object folders made here
+        # (CheckedCustomDataset refuses others)
+        folders = tuple(sorted(
+            os.listdir(workspace / 'data' / 'my_classification' / 'train')))
+        cfg.train_dataloader.dataset.metainfo = dict(classes=folders)
+        cfg.model.head.num_classes = len(folders)
+        cfg.data_preprocessor.num_classes = len(folders)
     assert cfg.custom_imports == dict(
         imports=['tscae_mm'], allow_failed_imports=False)
     assert cfg.model.backbone.type == 'TSCAEViT'
@@ -334,8 +342,8 @@ def run_and_read_metric(script, config, toolbox, workspace,
     log = proc.stdout + proc.stderr
     assert 'load backbone. in model from' in log
     assert "ignored the pre-training placeholder tokens" in log
-    # our tools/train.py chooses the CPU threads and logs it once; the
-    # toolboxes' own scripts run their own Runner, which leaves them as set
+    # our tools/train.py chooses the CPU threads and logs it once (the
+    # configs' ReliableRunner does so under the toolboxes' own scripts too)
     ours = (command or [script])[0] == REPO_ROOT / 'tools' / 'train.py'
     if ours and not torch.cuda.is_available():
         assert log.count('CPU threads: ') == 1

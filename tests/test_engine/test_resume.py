@@ -153,7 +153,7 @@ def test_broken_pointer_falls_back_to_newest_checkpoint(tmp_path):
     runner = toy_runner(tmp_path, 'second', resume=True, epochs=3)
     runner.train()
     log = newest_log(tmp_path)
-    assert 'resuming from the newest checkpoint file instead' in log
+    assert 'Resuming from the newest intact checkpoint instead' in log
     assert f'Resuming from {tmp_path / "epoch_2.pth"}' in log
     assert 'resumed epoch: 2' in log
 

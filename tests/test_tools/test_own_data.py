@@ -205,5 +205,7 @@ def test_own_folder_from_a_client_directory(tmp_path):
     # chosen by the entry point unless the caller's environment has one
     assert log.count('CPU threads: ') == 1
     assert 'intra-op (OMP_NUM_THREADS=' in log
-    if 'OMP_WAIT_POLICY' not in os.environ:
-        assert 'OMP_WAIT_POLICY=PASSIVE (set by tscae_mm)' in log
+    if 'OMP_WAIT_POLICY' not in os.environ:  # chosen by the machine's load
+        assert ('OMP_WAIT_POLICY=PASSIVE (set by tscae_mm: machine busy)'
+                in log or "OMP_WAIT_POLICY unset (OpenMP's default: the "
+                'machine was idle at start' in log)

@@ -22,12 +22,21 @@ DOWNSTREAM_MODULES: Dict[str, type] = {
     'ViTFeaturePyramid': ViTFeaturePyramid,
 }
 TOOLBOXES = ('mmdet', 'mmseg')
+# data sets that check the config's classes against the annotations
+# (tscae_mm.datasets.class_checks): their modules subclass the toolbox's
+# data set and register it in the toolbox's DATASETS when imported
+CHECKED_DATASET_MODULES: Dict[str, str] = {
+    'mmdet': 'checked_coco_dataset',
+    'mmseg': 'checked_seg_dataset',
+}
 
 _registered = set()
 
 
 def register_into(toolbox: str) -> bool:
-    """Register :data:`DOWNSTREAM_MODULES` in ``<toolbox>.registry.MODELS``.
+    """Register :data:`DOWNSTREAM_MODULES` in ``<toolbox>.registry.MODELS``
+    and the toolbox's class-checked data set (``CheckedCocoDataset``,
+    ``CheckedSegDataset``) in its ``DATASETS``.
 
     Args:
         toolbox (str): Package name, ``'mmdet'`` or ``'mmseg'``.
@@ -43,6 +52,7 @@ def register_into(toolbox: str) -> bool:
     for name, module in DOWNSTREAM_MODULES.items():
         if registry.module_dict.get(name) is not module:
             registry.register_module(name=name, module=module)
+    importlib.import_module(f'{__package__}.{CHECKED_DATASET_MODULES[toolbox]}')
     return True
 
 

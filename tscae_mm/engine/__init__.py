@@ -20,6 +20,7 @@ from .hooks import (
 from .optimizers import (
     BackboneLayerDecayOptimWrapperConstructor,
     CPUAmpOptimWrapper,
+    DeviceAmpOptimWrapper,
     model_layer_depth,
 )
 from .runners import (
@@ -37,5 +38,6 @@ __all__ = [
     'CheckpointMismatchError', 'ReliableRunner', 'SyncBatchNormAnyDevice',
     'ReliableFlexibleRunner', 'TSCAEFSDPStrategy',
     'transformer_block_wrap_policy', 'CPUAmpOptimWrapper',
+    'DeviceAmpOptimWrapper',
     'BackboneLayerDecayOptimWrapperConstructor', 'model_layer_depth'
 ]

@@ -7,7 +7,10 @@
   (MMEngine 0.10.7 assumes CUDA there; :mod:`tscae_mm.utils.compat`,
   section 2). With CUDA nothing changes (NCCL, as the config says).
 - Runner: the config's ``runner_type`` (looked up in the registries of its
-  ``default_scope``), else MMEngine's ``Runner``.
+  ``default_scope``), else MMEngine's ``Runner``. For a runner without our
+  checkpoint handling (MMEngine's own), ``--resume`` is resolved here
+  (:func:`resolve_resume`): the newest intact checkpoint, not a broken
+  ``last_checkpoint`` or a truncated file.
 - Mixed precision: ``AmpOptimWrapper`` on CUDA, :class:`CPUAmpOptimWrapper`
   (bfloat16) on CPU, so one config trains with ``--amp`` on either.
 - FSDP (``--fsdp``): :func:`enable_fsdp` switches a config to MMEngine's
@@ -16,6 +19,7 @@
   checkpoints the encoder's blocks, with DDP or FSDP.
 """
 import copy
+import logging
 import os.path as osp
 
 import torch
@@ -28,6 +32,11 @@ from mmengine.runner import Runner
 from ..engine.config_checks import (
     check_tscae_config,
     makes_complementary_masks,
+)
+from ..engine.runners.reliable_checkpoints import (
+    ReliableCheckpointsMixin,
+    find_resume_checkpoint,
+    refuse_incomplete_checkpoint,
 )
 from .compat import (
     cpu_ddp_wrapper_cfg,
@@ -204,6 +213,42 @@ def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def resolve_resume(cfg: Config) -> None:
+    """Choose the checkpoint of ``resume`` / ``load_from`` for a runner
+    that lacks our checkpoint handling (MMEngine's ``Runner``): with
+    ``resume=True`` and no ``load_from``, the newest intact checkpoint of
+    the work dir (:func:`~tscae_mm.engine.runners.reliable_checkpoints.
+    find_resume_checkpoint`, warning about a broken ``last_checkpoint`` or
+    a truncated file) becomes ``load_from``; a ``load_from`` that is not
+    intact is refused, naming the newest intact one.
+
+    Args:
+        cfg: The run's config (``load_from`` set in place).
+
+    Raises:
+        IncompleteCheckpointError: No intact checkpoint where one is asked
+            for.
+    """
+    resume = cfg.get('resume') is True
+    if resume and cfg.get('load_from') is None:
+        cfg.load_from = find_resume_checkpoint(
+            cfg.work_dir,
+            lambda message: print_log(
+                message, logger='current', level=logging.WARNING))
+    elif cfg.get('load_from') is not None:
+        refuse_incomplete_checkpoint(cfg.load_from, resume=resume)
+
+
+def runner_class(cfg: Config):
+    """The class ``cfg.runner_type`` names (MMEngine's ``Runner`` when
+    unset), looked up in the registries of the config's scope."""
+    runner_type = cfg.get('runner_type')
+    if runner_type is None:
+        return Runner
+    return (RUNNERS.get(runner_type)
+            if isinstance(runner_type, str) else runner_type)
+
+
 def build_runner(cfg: Config) -> Runner:
     """The Runner the config asks for (``runner_type``) or MMEngine's own.
 
@@ -212,7 +257,9 @@ def build_runner(cfg: Config) -> Runner:
     (:func:`~tscae_mm.engine.check_tscae_config`): image sizes, patch sizes
     and masks that disagree are refused, naming the values, before anything
     is built. Then the CPU thread count is chosen and logged
-    (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`).
+    (:func:`~tscae_mm.utils.cpu_threads.configure_cpu_threads`). A runner
+    other than ours gets its resume checkpoint from
+    :func:`resolve_resume`.
 
     Args:
         cfg: The complete run config (after the command-line options).
@@ -223,11 +270,15 @@ def build_runner(cfg: Config) -> Runner:
     if makes_complementary_masks(cfg):
         check_tscae_config(cfg)
     configure_cpu_threads()
+    if 'runner_type' in cfg and cfg.get('default_scope') is not None:
+        init_default_scope(cfg.default_scope)
+    cls = runner_class(cfg)
+    if not (isinstance(cls, type)
+            and issubclass(cls, ReliableCheckpointsMixin)):
+        resolve_resume(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
-        if cfg.get('default_scope') is not None:
-            init_default_scope(cfg.default_scope)
         runner = RUNNERS.build(cfg)
     log_cpu_threads(runner.logger)
     return runner

@@ -1,9 +1,10 @@
 # The reference schedule: AdamW (0.9, 0.95), weight decay 0.05, base lr 1e-3
 # per 256 images (here 2e-3 for 8 GPUs x 64), 40 warm-up epochs, then cosine
-# to 0 at epoch 400, mixed precision.
+# to 0 at epoch 400, mixed precision (DeviceAmpOptimWrapper: float16 with
+# dynamic loss scaling on GPUs, bfloat16 autocast on CPU).
 _base_ = './tscae_adamw.py'
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(lr=1e-3 * 512 / 256))
 

@@ -24,6 +24,12 @@
 # change arch, feature_pyramid.embed_dims and neck.in_channels together.
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
+# MMEngine's Runner with tscae_mm's checks (docs/reliability.md), also under
+# the toolboxes' own tools/train.py: a `load_from` (or --resume) checkpoint
+# whose weights do not fit this model, e.g. a pre-training checkpoint (those
+# go in model.backbone.init_cfg), is refused naming the keys, as a wrong
+# init_cfg checkpoint is; a truncated one names the newest intact one.
+runner_type = 'ReliableRunner'
 
 embed_dims = 768
 model = dict(

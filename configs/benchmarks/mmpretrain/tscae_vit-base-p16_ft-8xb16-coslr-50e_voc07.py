@@ -25,6 +25,12 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['tscae_mm'], allow_failed_imports=False)
+# MMEngine's Runner with tscae_mm's checks (docs/reliability.md), also under
+# the toolboxes' own tools/train.py: a `load_from` (or --resume) checkpoint
+# whose weights do not fit this model, e.g. a pre-training checkpoint (those
+# go in model.backbone.init_cfg), is refused naming the keys, as a wrong
+# init_cfg checkpoint is; a truncated one names the newest intact one.
+runner_type = 'ReliableRunner'
 
 model = dict(
     type='ImageClassifier',

@@ -15,10 +15,15 @@ only what they lack:
   latest_checkpoint`): MMEngine's ``resume=True`` without ``load_from``
   resumes from whatever ``last_checkpoint`` names, with no fallback when
   that file is missing, empty or names a missing checkpoint, and logs
-  "Auto resumed from the latest checkpoint None." when there is none. Here
-  a missing or broken pointer falls back to the newest ``epoch_N.pth`` /
-  ``iter_N.pth``, and a run with nothing to resume from says that it
-  starts afresh.
+  "Auto resumed from the latest checkpoint None." when there is none; a
+  pointer holding binary junk stops it with a bare ``UnicodeDecodeError``
+  and a truncated checkpoint with torch's "failed finding central
+  directory". Here (:func:`find_resume_checkpoint`) a missing, unreadable
+  or broken pointer, or a pointer naming a truncated file, falls back to
+  the newest intact ``epoch_N.pth`` / ``iter_N.pth`` with a warning naming
+  the bad file; a checkpoint given by path that is not intact stops the run
+  before it loads, naming the newest intact one; nothing is deleted. A run
+  with nothing to resume from says that it starts afresh.
 - A misfit refused before it is loaded (:func:`refuse_mismatching_checkpoint`,
   :class:`CheckpointMismatchError`): MMEngine's ``load_checkpoint`` defaults
   to ``strict=False`` and loads a checkpoint of another architecture with a
@@ -33,7 +38,8 @@ import glob
 import os
 import os.path as osp
 import re
-from typing import Dict, Iterator, List, Optional
+import zipfile
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.dist import is_main_process
@@ -51,6 +57,11 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint whose weights do not fit the model being trained."""
 
 
+class IncompleteCheckpointError(ValueError):
+    """A checkpoint file that is truncated or otherwise not loadable, or a
+    work dir that holds no intact checkpoint to resume from."""
+
+
 class ReliableCheckpointsMixin:
     """Resume and load for a subclass of MMEngine's ``Runner`` or
     ``FlexibleRunner`` (listed first among its bases); see the module
@@ -59,7 +70,8 @@ class ReliableCheckpointsMixin:
     def load_or_resume(self) -> None:
         """As MMEngine's ``load_or_resume``, with ``resume=True`` and no
         ``load_from`` resuming from :meth:`latest_checkpoint`, or starting
-        afresh and saying so."""
+        afresh and saying so; a given checkpoint that is not intact is
+        refused before it is read (:func:`refuse_incomplete_checkpoint`)."""
         if not self._has_loaded and self._resume is True:
             if self._load_from is None:
                 self._load_from = self.latest_checkpoint()
@@ -71,26 +83,17 @@ class ReliableCheckpointsMixin:
                     'iteration 0.')
                 self._resume = False
             else:
+                refuse_incomplete_checkpoint(self._load_from, resume=True)
                 self.logger.info(f'Resuming from {self._load_from}.')
                 remove_unfinished_saves(self._load_from)
+        elif not self._has_loaded and self._load_from is not None:
+            refuse_incomplete_checkpoint(self._load_from, resume=False)
         super().load_or_resume()
 
     def latest_checkpoint(self) -> Optional[str]:
-        """The checkpoint to resume from in the work dir, or None.
-
-        ``last_checkpoint`` wins when it names a complete file; otherwise the
-        newest numbered checkpoint is used, with a warning.
-        """
-        pointed = read_pointer(osp.join(self.work_dir, POINTER_FILE))
-        if pointed and is_complete_checkpoint(pointed):
-            return pointed
-        newest = newest_numbered_checkpoint(self.work_dir)
-        if newest is not None:
-            self.logger.warning(
-                f'{POINTER_FILE} in {self.work_dir} is missing or names no '
-                f'complete checkpoint ({pointed!r}); resuming from the '
-                f'newest checkpoint file instead: {newest}.')
-        return newest
+        """The checkpoint to resume from in the work dir, or None
+        (:func:`find_resume_checkpoint`; its warnings go to the log)."""
+        return find_resume_checkpoint(self.work_dir, self.logger.warning)
 
     def load_checkpoint(self,
                         filename: str,
@@ -163,28 +166,167 @@ def replace_durably(temp_path: str, final_path: str) -> None:
         os.close(folder)
 
 
-def read_pointer(pointer_path: str) -> str:
-    """The path ``last_checkpoint`` names, or '' if absent or empty."""
+def read_pointer(pointer_path: str) -> Tuple[str, Optional[str]]:
+    """``(path, problem)`` of ``last_checkpoint``: the path it names ('' if
+    the file is absent or empty) and, when it is not a readable path, why
+    (``problem``; ``path`` is then '')."""
     if not osp.isfile(pointer_path):
-        return ''
-    with open(pointer_path) as pointer:
-        return pointer.read().strip()
+        return '', None
+    with open(pointer_path, 'rb') as pointer:
+        content = pointer.read()
+    try:
+        text = content.decode('utf-8').strip()
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not text.isprintable():
+        return '', (f'holds {len(content)} bytes of binary data, not the '
+                    'path of a checkpoint')
+    return text, None
+
+
+def checkpoint_problem(path: str) -> Optional[str]:
+    """Why the local checkpoint ``path`` cannot be loaded, or None when it
+    looks intact (non-local URIs are not checked).
+
+    Cheap: reads the zip directory at the end of the file that
+    ``torch.save`` writes (a truncated file has none), not the weights.
+    """
+    if not is_local(path):
+        return None
+    if not osp.isfile(path):
+        return 'it does not exist'
+    size = osp.getsize(path)
+    if size == 0:
+        return 'it is empty (0 bytes)'
+    with open(path, 'rb') as file:
+        magic = file.read(4)
+    if magic != b'PK\x03\x04':
+        # not torch's zip format: a legacy pickle (torch.save with
+        # _use_new_zipfile_serialization=False) is loaded as it is
+        return None if magic[:1] == b'\x80' else (
+            f'it is not a checkpoint written by torch.save ({size} bytes, '
+            f'beginning {magic!r})')
+    try:
+        with zipfile.ZipFile(path) as archive:
+            ends = [
+                entry.header_offset + entry.compress_size
+                for entry in archive.infolist()
+            ]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return (f'it is truncated or corrupted ({size} bytes, and the zip '
+                'directory torch.save writes at its end is missing: the '
+                'write or copy did not finish)')
+    if not ends or max(ends) > size:
+        return f'it is truncated or corrupted ({size} bytes)'
+    return None
+
+
+def is_local(path: str) -> bool:
+    """Whether ``path`` is a local file path (not a URI of another
+    back-end, such as ``s3://`` or ``https://``)."""
+    try:
+        return isinstance(get_file_backend(path), LocalBackend)
+    except Exception:  # a prefix MMEngine does not know: not ours to check
+        return False
 
 
 def is_complete_checkpoint(path: str) -> bool:
-    """True for a non-empty local file, or any non-local checkpoint URI."""
-    if not isinstance(get_file_backend(path), LocalBackend):
-        return True
-    return osp.isfile(path) and osp.getsize(path) > 0
+    """True for an intact local file (:func:`checkpoint_problem`), or any
+    non-local checkpoint URI."""
+    return checkpoint_problem(path) is None
+
+
+def numbered_checkpoints(folder: str) -> List[str]:
+    """The folder's epoch_N.pth / iter_N.pth, most recently written first."""
+    candidates = [
+        path for path in glob.glob(osp.join(folder, '*.pth'))
+        if NUMBERED_CHECKPOINT.match(osp.basename(path))
+    ]
+
+    def newest_first(path):
+        match = NUMBERED_CHECKPOINT.match(osp.basename(path))
+        return (-osp.getmtime(path), -int(match.group(2)))
+
+    return sorted(candidates, key=newest_first)
 
 
 def newest_numbered_checkpoint(folder: str) -> Optional[str]:
-    """The most recently written non-empty epoch_N.pth / iter_N.pth."""
-    candidates = [
-        path for path in glob.glob(osp.join(folder, '*.pth')) if
-        NUMBERED_CHECKPOINT.match(osp.basename(path)) and osp.getsize(path) > 0
-    ]
-    return max(candidates, key=osp.getmtime) if candidates else None
+    """The most recently written intact epoch_N.pth / iter_N.pth."""
+    return next((path for path in numbered_checkpoints(folder)
+                 if is_complete_checkpoint(path)), None)
+
+
+def find_resume_checkpoint(
+        work_dir: str,
+        warn: Callable[[str], None]) -> Optional[str]:
+    """The checkpoint ``--resume`` (no path) resumes from in ``work_dir``.
+
+    ``last_checkpoint`` wins when it names an intact file. Otherwise the
+    newest intact numbered checkpoint is taken, and ``warn`` is called with
+    a message naming each bad file (the pointer, and the checkpoints passed
+    over); nothing is deleted.
+
+    Returns:
+        The checkpoint, or None when the work dir holds none (no pointer,
+        or an empty one, and no numbered checkpoint).
+
+    Raises:
+        IncompleteCheckpointError: The pointer or checkpoints exist but
+            none is intact.
+    """
+    pointer_path = osp.join(work_dir, POINTER_FILE)
+    pointed, pointer_problem = read_pointer(pointer_path)
+    if pointed and pointer_problem is None:
+        problem = checkpoint_problem(pointed)
+        if problem is None:
+            return pointed
+        pointer_problem = f'names {pointed}, but {problem}'
+    bad = [f'{pointer_path} {pointer_problem}'] if pointer_problem else []
+    if not pointed and pointer_problem is None and osp.isfile(pointer_path):
+        bad.append(f'{pointer_path} is empty')
+    for path in numbered_checkpoints(work_dir):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            if bad:
+                warn('Resume: ' + '; '.join(bad) + '. Resuming from the '
+                     f'newest intact checkpoint instead: {path}. Nothing '
+                     'was deleted; remove the bad file(s) yourself once you '
+                     'no longer need them.')
+            return path
+        if not pointed or osp.abspath(path) != osp.abspath(pointed):
+            bad.append(f'{path} is not intact: {problem}')
+    if not bad or bad == [f'{pointer_path} is empty']:
+        return None
+    raise IncompleteCheckpointError(
+        f'Resume requested, but {work_dir} holds no intact checkpoint: '
+        + '; '.join(bad) + '. Nothing was deleted. Resume from a checkpoint '
+        'you know is intact with --resume PATH (cfg.load_from=PATH, '
+        'resume=True), or move the broken files away and train without '
+        '--resume to start afresh.')
+
+
+def refuse_incomplete_checkpoint(path: str, resume: bool) -> None:
+    """Raise :class:`IncompleteCheckpointError` when the checkpoint given
+    (``load_from``, or ``--resume PATH``) is not intact, naming the newest
+    intact checkpoint in its folder."""
+    problem = checkpoint_problem(path)
+    if problem is None:
+        return
+    action = 'resume from' if resume else 'load'
+    folder = osp.dirname(osp.abspath(path))
+    intact = newest_numbered_checkpoint(folder) if osp.isdir(folder) else None
+    if intact is not None:
+        option = (f'--resume {intact}' if resume else f'load_from={intact!r}')
+        hint = (f'The newest intact checkpoint in {folder} is {intact}: '
+                f'{action} it ({option})')
+        if resume:
+            hint += (', or give --resume without a path to resume from '
+                     'the newest intact checkpoint of the work dir')
+    else:
+        hint = f'No intact epoch_N.pth / iter_N.pth is in {folder} either'
+    raise IncompleteCheckpointError(
+        f'Cannot {action} checkpoint {path}: {problem}. {hint}. Nothing was '
+        'deleted.')
 
 
 def remove_unfinished_saves(checkpoint: str) -> None:
@@ -247,9 +389,12 @@ def refuse_mismatching_checkpoint(model_state: Dict[str, torch.Tensor],
                 (reshaped, 'of another shape')]
     details = ''.join(f'\n  {len(keys)} key(s) {what}: {listed(keys)}'
                       for keys, what in problems if keys)
+    matched = len(model_state) - len(missing) - len(reshaped)
     raise CheckpointMismatchError(
         f'Refusing checkpoint {filename}: its weights do not fit this '
-        f"config's model (a checkpoint of another architecture?).{details}"
+        f"config's model (a checkpoint of another architecture?): "
+        f'{matched} of the model\'s {len(model_state)} weights match.'
+        f'{details}'
         '\nResume or load a checkpoint written with this config; to start '
         'from another model\'s encoder use model.backbone.init_cfg=dict('
         "type='Pretrained', checkpoint=..., prefix='backbone.') instead.")

@@ -37,6 +37,7 @@ from ...utils.compat import (
     fsdp_optim_state_dict_to_load,
     fsdp_wrapper_for_cpu,
 )
+from ..optimizers import DeviceAmpOptimWrapper
 
 BLOCK_CLASSES: Tuple[type, ...] = (TransformerEncoderLayer,
                                    CrossAttentionDecoderLayer)
@@ -121,6 +122,15 @@ class TSCAEFSDPStrategy(FSDPStrategy):
             return super()._wrap_model(model)
         finally:
             self.model_wrapper = configured
+
+    def build_optim_wrapper(self, optim_wrapper, model=None):
+        """Build as ``FSDPStrategy``; a ``DeviceAmpOptimWrapper`` gets
+        ``use_fsdp=True`` (FSDP's sharded loss scaler on GPUs), as MMEngine
+        gives it to ``AmpOptimWrapper``."""
+        if isinstance(optim_wrapper, dict) and optim_wrapper.get('type') in (
+                'DeviceAmpOptimWrapper', DeviceAmpOptimWrapper):
+            optim_wrapper.setdefault('use_fsdp', True)
+        return super().build_optim_wrapper(optim_wrapper, model)
 
     def optim_state_dict(self) -> dict:
         """The optimizer state (full on rank 0 with ``state_dict_cfg=
