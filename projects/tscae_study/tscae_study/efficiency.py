@@ -262,9 +262,13 @@ def collect(cost_file: str, work_dir: str, out: str,
                 for key, run in runs.items():
                     if parse_key(key)[0] == cand.committed[budget] and \
                             run.get('knn_top1') is not None:
-                        results.append(dict(seed=parse_key(key)[1],
-                                            knn_top1=run['knn_top1'],
-                                            linear_top1=run['linear_top1']))
+                        stats = run.get('collapse_stats') or {}
+                        results.append(dict(
+                            seed=parse_key(key)[1],
+                            knn_top1=run['knn_top1'],
+                            linear_top1=run['linear_top1'],
+                            collapse=stats.get(str(
+                                run.get('pretrain_epochs')))))
                 iterations = MAE_ITERATIONS[budget]
             else:
                 iterations = budget_iterations(budget, ratios[name])
@@ -309,13 +313,31 @@ def collect(cost_file: str, work_dir: str, out: str,
     return section
 
 
+COLLAPSE_COLUMNS = (('effective_rank', 'eff. rank', 1),
+                    ('between_images_cos', 'cos between images', 2),
+                    ('within_image_cos', 'cos within an image', 2))
+
+
+def collapse_cells(budget: Optional[dict]) -> List[str]:
+    """Mean collapse statistics of a budget's runs (plain encoder, 256
+    test images), '-' where none were taken."""
+    stats = [r['collapse'] for r in (budget or {}).get('runs', [])
+             if r.get('collapse')]
+    return [
+        f'{sum(s[key] for s in stats) / len(stats):.{digits}f}'
+        if stats else '-' for key, _, digits in COLLAPSE_COLUMNS
+    ]
+
+
 def table(section: dict) -> str:
     rows = [
         '| candidate | cost / MAE | s per iteration | short: iterations | '
         'short: k-NN | short: linear | long: iterations | long: k-NN | '
-        'long: linear | seeds |',
+        'long: linear | seeds | ' +
+        ' | '.join(f'short: {title}' for _, title, _ in COLLAPSE_COLUMNS) +
+        ' |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | '
-        '---: |'
+        '---: |' + ' ---: |' * len(COLLAPSE_COLUMNS)
     ]
     for c in section['candidates']:
         cells = []
@@ -331,7 +353,9 @@ def table(section: dict) -> str:
                       f"{b['linear_top1']:.2f}{spread(lin)}"]
         rows.append(f"| {c['label']} | {c['cost_ratio_to_mae']:.2f} | "
                     f"{c['seconds_per_iteration']:.3f} | " +
-                    ' | '.join(cells) + f" | {len(c['seeds'])} |")
+                    ' | '.join(cells) + f" | {len(c['seeds'])} | " +
+                    ' | '.join(collapse_cells(c['budgets'].get('short'))) +
+                    ' |')
     return '\n'.join(rows)
 
 
