@@ -78,3 +78,40 @@ def test_side_by_side_times_every_config_on_real_images(tmp_path):
     assert list(rows) == ['mae', 'sib']
     assert rows['mae']['cost_ratio'] == 1.0
     assert rows['sib']['batch_size'] == 4 and rows['sib']['median_s'] > 0
+
+
+def test_report_merges_mae_study_runs_and_fresh_evaluations(tmp_path):
+    cost = REPO_ROOT / 'docs' / 'speed' / 'side_by_side_study_t2.json'
+    out = tmp_path / 'docs' / 'results'
+    out.mkdir(parents=True)
+    stats = dict(between_images_cos=0.9, within_image_cos=0.8,
+                 effective_rank=40.)
+    mae = dict(knn_top1=33., linear_top1=48., pretrain_epochs=6,
+               collapse_stats={'6': stats})
+    (out / 'study.json').write_text(json.dumps(dict(runs={
+        'mae': mae, 'mae-seed1': dict(mae, knn_top1=35.)})))
+    (tmp_path / 'docs' / 'results.md').write_text(
+        f'{efficiency.EFFICIENCY_BEGIN}\nold\n{efficiency.EFFICIENCY_END}\n')
+    eval_dir = tmp_path / 'work' / 'eval'
+    eval_dir.mkdir(parents=True)
+    iterations = efficiency.budget_iterations(
+        'short', efficiency.cost_ratios(str(cost))['sibling_views_4'])
+    (eval_dir / 'sibling_views_4_short.json').write_text(json.dumps(dict(
+        name='sibling_views_4', budget='short', seed=0,
+        iterations=iterations, knn_top1=30., linear_top1=45.,
+        collapse=dict(stats, effective_rank=20.))))
+    efficiency.report(str(cost), str(tmp_path / 'work'), str(out),
+                      chosen='sibling_views_4')
+    section = json.loads((out / 'study.json').read_text())['efficiency']
+    assert section['chosen'] == 'sibling_views_4'
+    rows = {c['name']: c for c in section['candidates']}
+    assert rows['mae']['budgets']['short']['knn_top1'] == 34.
+    assert rows['mae']['seeds'] == [0, 1]
+    sibling = rows['sibling_views_4']
+    assert sibling['budgets']['short']['iterations'] == iterations
+    assert 'long' not in sibling['budgets']
+    doc = (tmp_path / 'docs' / 'results.md').read_text()
+    assert '| MAE | 1.00 | 0.540 | 474 | 34.00 (33.00-35.00) |' in doc
+    assert f'| {iterations} | 30.00 | 45.00 | - | - | - | 1 | 20.0 | 0.90 ' \
+        '| 0.80 |' in doc
+    assert 'old' not in doc
