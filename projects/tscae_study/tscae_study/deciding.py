@@ -31,14 +31,12 @@ import os
 import os.path as osp
 from typing import Dict, List, NamedTuple, Optional
 
-from .efficiency import budget_config, mean, spread
-from .runs import CLASSES, CONFIG_ROOT, PYTHON, SEED, run_key
+from .efficiency import mean, spread, train_budget_run
+from .runs import CLASSES, CONFIG_ROOT, SEED, run_key
 from .stages import (
-    add_wallclock,
     frozen_eval,
     load_json,
     log,
-    run_command,
     save_json,
     write_between_markers,
 )
@@ -118,29 +116,12 @@ def runs(methods, budgets, seeds):
 
 def pretrain(methods, budgets, seeds, cost_file, work_dir, data_root):
     for method, minutes, seed in runs(methods, budgets, seeds):
-        iterations = budget_iterations(method, minutes, cost_file)
-        key = run_name(method, minutes, seed)
-        run_dir = osp.join(work_dir, key)
-        if osp.exists(osp.join(run_dir, f'iter_{iterations}.pth')):
-            log(f'{key}: pre-trained already')
-            continue
-        os.makedirs(run_dir, exist_ok=True)
-        config = osp.join(run_dir, 'budget_config.py')
-        with open(config, 'w') as f:
-            f.write(
-                budget_config(
-                    osp.join(CONFIG_ROOT, METHODS[method].config),
-                    iterations,
-                    data_root,
-                    ann_file='meta/pretrain_50k.txt',
-                    checkpoints=CURVE_POINTS,
-                    keep=-1))
-        cmd = [PYTHON, 'tools/train.py', config, '--work-dir', run_dir,
-               '--resume']
-        if seed != SEED:
-            cmd += ['--cfg-options', f'randomness.seed={seed}']
-        seconds = run_command(cmd, osp.join(run_dir, 'train.log'))
-        add_wallclock(osp.join(run_dir, 'wallclock.json'), seconds)
+        train_budget_run(
+            run_name(method, minutes, seed),
+            osp.join(CONFIG_ROOT, METHODS[method].config),
+            budget_iterations(method, minutes, cost_file), seed, work_dir,
+            data_root, ann_file='meta/pretrain_50k.txt',
+            checkpoints=CURVE_POINTS, keep=-1)
 
 
 def checkpoints(run_dir: str) -> List[int]:

@@ -142,6 +142,28 @@ def run_name(name: str, budget: str, seed: int) -> str:
     return run_key(f'{name}_{budget}', seed)
 
 
+def train_budget_run(key: str, base: str, iterations: int, seed: int,
+                     work_dir: str, data_root: str, **config_options) -> None:
+    """Train run ``key``: ``base`` for ``iterations`` iterations
+    (:func:`budget_config`, which ``config_options`` go to) with ``seed``,
+    in ``work_dir/key``; skipped when its last checkpoint exists, resumed
+    when interrupted; its wall-clock is summed in ``wallclock.json``."""
+    run_dir = osp.join(work_dir, key)
+    if osp.exists(osp.join(run_dir, f'iter_{iterations}.pth')):
+        log(f'{key}: pre-trained already')
+        return
+    os.makedirs(run_dir, exist_ok=True)
+    config = osp.join(run_dir, 'budget_config.py')
+    with open(config, 'w') as f:
+        f.write(budget_config(base, iterations, data_root, **config_options))
+    cmd = [PYTHON, 'tools/train.py', config, '--work-dir', run_dir,
+           '--resume']
+    if seed != SEED:
+        cmd += ['--cfg-options', f'randomness.seed={seed}']
+    seconds = run_command(cmd, osp.join(run_dir, 'train.log'))
+    add_wallclock(osp.join(run_dir, 'wallclock.json'), seconds)
+
+
 def pretrain(names: List[str], budgets: List[str], seeds: List[int],
              cost_file: str, work_dir: str, data_root: str) -> None:
     ratios = cost_ratios(cost_file)
@@ -151,22 +173,9 @@ def pretrain(names: List[str], budgets: List[str], seeds: List[int],
         for budget in budgets:
             iterations = budget_iterations(budget, ratios[name])
             for seed in seeds:
-                key = run_name(name, budget, seed)
-                run_dir = osp.join(work_dir, key)
-                if osp.exists(osp.join(run_dir, f'iter_{iterations}.pth')):
-                    log(f'{key}: pre-trained already')
-                    continue
-                os.makedirs(run_dir, exist_ok=True)
-                config = osp.join(run_dir, 'budget_config.py')
-                with open(config, 'w') as f:
-                    f.write(budget_config(config_path(name), iterations,
-                                          data_root))
-                cmd = [PYTHON, 'tools/train.py', config, '--work-dir',
-                       run_dir, '--resume']
-                if seed != SEED:
-                    cmd += ['--cfg-options', f'randomness.seed={seed}']
-                seconds = run_command(cmd, osp.join(run_dir, 'train.log'))
-                add_wallclock(osp.join(run_dir, 'wallclock.json'), seconds)
+                train_budget_run(run_name(name, budget, seed),
+                                 config_path(name), iterations, seed,
+                                 work_dir, data_root)
 
 
 def collapse_stats(config: str, checkpoint: str, data_root: str) -> dict:
