@@ -278,6 +278,36 @@ def test_covariance_term_sees_redundant_channels():
     assert reg.loss(redundant) > 20 * reg.loss(independent)
 
 
+def test_expander_moves_the_terms_off_the_tokens():
+    reg = MODELS.build(
+        dict(type='TokenVarianceCovarianceLoss', in_channels=16,
+             expander_dims=(32, 24)))
+    assert [type(m).__name__ for m in reg.expander] == [
+        'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
+    assert reg.expander[-1].out_features == 24
+    torch.manual_seed(0)
+    tokens = torch.randn(8, 8, 16, requires_grad=True)
+    loss = reg.loss(tokens)
+    loss.backward()
+    # the gradient reaches both the expander and the tokens through it
+    assert reg.expander[0].weight.grad.abs().sum() > 0
+    assert tokens.grad.abs().sum() > 0
+    # collapsed tokens stay collapsed through the expander: penalised
+    collapsed = (torch.ones(8, 8, 16) * torch.randn(16))
+    reg.eval()  # running BN statistics, so equal inputs give equal outputs
+    assert reg.loss(collapsed).item() > 0.9 * reg.variance_weight
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(expander_dims=(32, )),
+    dict(in_channels=16, expander_dims=()),
+    dict(in_channels=16, expander_dims=(32, 0)),
+])
+def test_expander_needs_its_widths(kwargs):
+    with pytest.raises(ValueError, match='expander_dims'):
+        MODELS.build(dict(type='TokenVarianceCovarianceLoss', **kwargs))
+
+
 def test_token_regularizer_enters_the_losses(max_iters):
     model = build(token_regularizer=dict(type='TokenVarianceCovarianceLoss'))
     images, samples = batch()

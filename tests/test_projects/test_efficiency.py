@@ -53,11 +53,28 @@ def test_cost_ratios_need_mae_first(tmp_path):
         efficiency.cost_ratios(str(tmp_path / 'missing.json'))
 
 
-def test_committed_cost_file_covers_every_candidate():
-    ratios = efficiency.cost_ratios(
-        str(REPO_ROOT / 'docs' / 'speed' / 'side_by_side_study_t2.json'))
+def test_committed_cost_files_cover_every_candidate():
+    files = [str(REPO_ROOT / f) for f in efficiency.COST_FILES]
+    ratios = efficiency.cost_ratios(files)
     assert set(ratios) == set(efficiency.CANDIDATES)
     assert ratios['mae'] == 1.0
+
+
+def test_first_cost_file_that_times_a_candidate_wins(tmp_path):
+    first, second = tmp_path / 'a.json', tmp_path / 'b.json'
+    first.write_text(json.dumps(dict(configs=dict(
+        mae=dict(cost_ratio=1., median_s=0.5),
+        x=dict(cost_ratio=1.2, median_s=0.6)))))
+    second.write_text(json.dumps(dict(configs=dict(
+        mae=dict(cost_ratio=1., median_s=0.7),
+        x=dict(cost_ratio=1.5, median_s=1.05),
+        y=dict(cost_ratio=2., median_s=1.4)))))
+    costs = efficiency.load_costs([str(first), str(second)])
+    assert costs['x']['cost_ratio'] == 1.2 and costs['x']['file'] == str(
+        first)
+    assert costs['y']['cost_ratio'] == 2. and costs['y']['file'] == str(
+        second)
+    assert costs['mae']['median_s'] == 0.5
 
 
 @pytest.mark.slow
@@ -111,7 +128,7 @@ def test_report_merges_mae_study_runs_and_fresh_evaluations(tmp_path):
     assert sibling['budgets']['short']['iterations'] == iterations
     assert 'long' not in sibling['budgets']
     doc = (tmp_path / 'docs' / 'results.md').read_text()
-    assert '| MAE | 1.00 | 0.540 | 474 | 34.00 (33.00-35.00) |' in doc
+    assert '| MAE | 1.00 | 0.540 (0.540) | 474 | 34.00 (33.00-35.00) |' in doc
     assert f'| {iterations} | 30.00 | 45.00 | - | - | - | 1 | 20.0 | 0.90 ' \
         '| 0.80 |' in doc
     assert 'old' not in doc

@@ -20,7 +20,7 @@ of the plain encoder on 256 test images.
 """
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 from .runs import CONFIG_ROOT, PYTHON, SEED, parse_key, run_key
 from .stages import (
@@ -78,6 +78,18 @@ CANDIDATES: Dict[str, Candidate] = {
     'sibling_views_4_vicreg':
     Candidate(SCREENING + 'sibling-views-4_vicreg.py',
               'sibling-view targets, 4 views, variance / covariance term'),
+    'sibling_views_4_vicreg_quarter':
+    Candidate(SCREENING + 'sibling-views-4_vicreg-quarter.py',
+              'sibling-view targets, 4 views, variance / covariance term '
+              'at a quarter weight'),
+    'sibling_views_4_vicreg_expander':
+    Candidate(SCREENING + 'sibling-views-4_vicreg-expander.py',
+              'sibling-view targets, 4 views, variance / covariance term '
+              'behind an expander'),
+    'sibling_views_4_vicreg_infonce_image':
+    Candidate(SCREENING + 'sibling-views-4_vicreg_infonce-image.py',
+              'sibling-view targets, 4 views, variance / covariance term, '
+              'same-image InfoNCE'),
 }
 
 
@@ -85,18 +97,40 @@ def config_path(name: str) -> str:
     return osp.join(CONFIG_ROOT, CANDIDATES[name].config)
 
 
-def cost_ratios(cost_file: str) -> Dict[str, float]:
-    """``cost_ratio`` of every candidate in a side-by-side benchmark JSON
-    whose configs are named after the candidates, MAE first."""
-    record = load_json(cost_file)
-    if record is None:
-        raise FileNotFoundError(
-            f'{cost_file} not found: run the cost stage first.')
-    configs = record['configs']
-    if next(iter(configs)) != 'mae':
-        raise ValueError(f'{cost_file}: the first (reference) config must '
-                         f"be 'mae', got {next(iter(configs))!r}.")
-    return {name: row['cost_ratio'] for name, row in configs.items()}
+COST_FILES = ('docs/speed/side_by_side_study_t2.json',
+              'docs/speed/side_by_side_study_t2_vicreg_forms.json')
+
+
+def load_costs(cost_files: Union[str, Sequence[str]]) -> Dict[str, dict]:
+    """Each candidate's side-by-side step time: ``cost_ratio`` (over MAE's
+    in the same run), ``median_s`` and ``file``, from benchmark JSONs whose
+    configs are named after the candidates, MAE first in each. A candidate
+    timed in several files takes the first file's figures (the ones its
+    runs' iterations were computed from)."""
+    costs: Dict[str, dict] = {}
+    for cost_file in [cost_files] if isinstance(cost_files, str) \
+            else cost_files:
+        record = load_json(cost_file)
+        if record is None:
+            raise FileNotFoundError(
+                f'{cost_file} not found: run the cost stage first.')
+        configs = record['configs']
+        if next(iter(configs)) != 'mae':
+            raise ValueError(f'{cost_file}: the first (reference) config '
+                             f"must be 'mae', got {next(iter(configs))!r}.")
+        for name, row in configs.items():
+            costs.setdefault(name, dict(
+                cost_ratio=row['cost_ratio'], median_s=row['median_s'],
+                mae_median_s=configs['mae']['median_s'], file=cost_file, command=record.get('command'),
+                threads=record.get('threads'),
+                loadavg_before=record.get('loadavg_before')))
+    return costs
+
+
+def cost_ratios(cost_files: Union[str, Sequence[str]]) -> Dict[str, float]:
+    """``cost_ratio`` of every candidate (:func:`load_costs`)."""
+    return {name: row['cost_ratio']
+            for name, row in load_costs(cost_files).items()}
 
 
 def budget_iterations(budget: str, ratio: float) -> int:
@@ -245,8 +279,8 @@ def collect(cost_file: str, work_dir: str, out: str,
             chosen: Optional[str] = None) -> dict:
     """The ``efficiency`` section: MAE from study.json, every candidate from
     this work dir's evaluations or the committed ones."""
-    ratios = cost_ratios(cost_file)
-    cost = load_json(cost_file)
+    costs = load_costs(cost_file)
+    ratios = {name: row['cost_ratio'] for name, row in costs.items()}
     study = load_json(osp.join(out, 'study.json')) or {}
     committed = {
         c['name']: c
@@ -262,7 +296,9 @@ def collect(cost_file: str, work_dir: str, out: str,
             label=cand.label,
             config=osp.join('projects/tscae_study/configs', cand.config),
             cost_ratio_to_mae=ratios[name],
-            seconds_per_iteration=cost['configs'][name]['median_s'],
+            seconds_per_iteration=costs[name]['median_s'],
+            mae_seconds_per_iteration=costs[name]['mae_median_s'],
+            cost_file=costs[name]['file'],
             budgets={})
         seeds = set()
         for budget in MAE_ITERATIONS:
@@ -312,9 +348,11 @@ def collect(cost_file: str, work_dir: str, out: str,
         description=__doc__.split('\n\n')[0].replace('\n', ' '),
         tier='5,000 CIFAR-10 training images (train_5k), 32 px, study '
         'encoder (192 wide, 6 layers, 4 px patches)',
-        cost_benchmark=dict(file=cost_file, command=cost.get('command'),
-                            threads=cost.get('threads'),
-                            loadavg_before=cost.get('loadavg_before')),
+        cost_benchmarks=[
+            dict(file=f, command=row['command'], threads=row['threads'],
+                 loadavg_before=row['loadavg_before'])
+            for f, row in {c['file']: c for c in costs.values()}.items()
+        ],
         budgets={b: dict(mae_iterations=i, label=BUDGET_LABELS[b])
                  for b, i in MAE_ITERATIONS.items()},
         candidates=candidates,
@@ -340,7 +378,8 @@ def collapse_cells(budget: Optional[dict]) -> List[str]:
 
 def table(section: dict) -> str:
     rows = [
-        '| candidate | cost / MAE | s per iteration | short: iterations | '
+        '| candidate | cost / MAE | s per iteration (MAE\'s in that run) | '
+        'short: iterations | '
         'short: k-NN | short: linear | long: iterations | long: k-NN | '
         'long: linear | seeds | ' +
         ' | '.join(f'short: {title}' for _, title, _ in COLLAPSE_COLUMNS) +
@@ -361,7 +400,8 @@ def table(section: dict) -> str:
                       f"{b['knn_top1']:.2f}{spread(knn)}",
                       f"{b['linear_top1']:.2f}{spread(lin)}"]
         rows.append(f"| {c['label']} | {c['cost_ratio_to_mae']:.2f} | "
-                    f"{c['seconds_per_iteration']:.3f} | " +
+                    f"{c['seconds_per_iteration']:.3f} "
+                    f"({c['mae_seconds_per_iteration']:.3f}) | " +
                     ' | '.join(cells) + f" | {len(c['seeds'])} | " +
                     ' | '.join(collapse_cells(c['budgets'].get('short'))) +
                     ' |')
@@ -403,9 +443,10 @@ def main(argv=None) -> None:
     parser.add_argument('--work-dir', default='work_dirs/efficiency')
     parser.add_argument('--out', default='docs/results')
     parser.add_argument(
-        '--cost-file', default='docs/speed/side_by_side_study_t2.json',
-        help='side-by-side step times of MAE (first) and the candidates; '
-        'written by the cost stage, read by the others')
+        '--cost-file', nargs='+', default=list(COST_FILES),
+        help='side-by-side step times of MAE (first in each) and the '
+        'candidates; the first file that times a candidate gives its cost. '
+        'The cost stage writes the last one')
     parser.add_argument('--threads', type=int, default=2,
                         help='threads of the cost stage')
     parser.add_argument('--iters', type=int, default=20,
@@ -420,7 +461,7 @@ def main(argv=None) -> None:
         from .speed.side_by_side import main as side_by_side
         side_by_side([f'{n}={config_path(n)}' for n in names] + [
             '--data-root', args.data_root, '--threads', str(args.threads),
-            '--iters', str(args.iters), '--out', args.cost_file
+            '--iters', str(args.iters), '--out', args.cost_file[-1]
         ])
     if 'pretrain' in args.stages:
         pretrain(names, args.budgets, args.seeds, args.cost_file,

@@ -1,8 +1,12 @@
 """A variance / covariance term that keeps the student's tokens apart."""
+from typing import Optional, Sequence
+
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
+from torch import nn
 
 
 @MODELS.register_module()
@@ -17,6 +21,12 @@ class TokenVarianceCovarianceLoss(BaseModule):
     off-diagonal covariance, which spreads the information over the channels
     instead of letting a few carry it.
 
+    With ``expander_dims`` the terms act on an MLP of the tokens, as in
+    VICReg, where they act on the expander's output and the representation
+    before it is the one that transfers: the encoder's tokens are then no
+    longer made isotropic themselves (which a nearest-neighbour vote rewards
+    and a linear classifier does not), only a learned map of them is.
+
     Args:
         variance_weight (float): Weight of the variance term. Defaults to 1.
         covariance_weight (float): Weight of the covariance term. Defaults
@@ -25,6 +35,15 @@ class TokenVarianceCovarianceLoss(BaseModule):
             Defaults to 1.
         eps (float): Added to the variance under the square root. Defaults
             to 1e-4.
+        in_channels (int, optional): Width D of the tokens; needed with
+            ``expander_dims``.
+        expander_dims (Sequence[int], optional): Widths of the expander's
+            layers, e.g. ``(768, 768)``: ``Linear -> norm -> ReLU`` for each
+            but the last, which is a plain ``Linear``. Defaults to None (the
+            terms act on the tokens themselves).
+        norm_cfg (dict): Normalisation inside the expander. Defaults to
+            ``dict(type='BN1d')``; under DDP ``SyncBN`` shares its
+            statistics.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -33,6 +52,9 @@ class TokenVarianceCovarianceLoss(BaseModule):
                  covariance_weight: float = 0.04,
                  std_target: float = 1.,
                  eps: float = 1e-4,
+                 in_channels: Optional[int] = None,
+                 expander_dims: Optional[Sequence[int]] = None,
+                 norm_cfg: dict = dict(type='BN1d'),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if variance_weight < 0 or covariance_weight < 0 or std_target <= 0:
@@ -45,6 +67,22 @@ class TokenVarianceCovarianceLoss(BaseModule):
         self.covariance_weight = covariance_weight
         self.std_target = std_target
         self.eps = eps
+        self.expander = None
+        if expander_dims is not None:
+            if not in_channels or not expander_dims or min(expander_dims) < 1:
+                raise ValueError(
+                    'TokenVarianceCovarianceLoss: expander_dims needs '
+                    'in_channels (the token width) and at least one positive '
+                    f'width; got in_channels={in_channels}, '
+                    f'expander_dims={expander_dims}.')
+            layers, width = [], in_channels
+            for i, out in enumerate(expander_dims):
+                layers.append(nn.Linear(width, out))
+                if i < len(expander_dims) - 1:
+                    layers += [build_norm_layer(norm_cfg, out)[1],
+                               nn.ReLU(inplace=True)]
+                width = out
+            self.expander = nn.Sequential(*layers)
 
     def loss(self, tokens: torch.Tensor) -> torch.Tensor:
         """Weighted variance + covariance terms.
@@ -55,7 +93,10 @@ class TokenVarianceCovarianceLoss(BaseModule):
         Returns:
             Tensor: scalar loss.
         """
-        x = tokens.float().flatten(0, 1)  # (N * T, D) samples
+        x = tokens.flatten(0, 1)  # (N * T, D) samples
+        if self.expander is not None:
+            x = self.expander(x)
+        x = x.float()
         x = x - x.mean(dim=0)
         std = torch.sqrt(x.var(dim=0) + self.eps)
         variance = F.relu(self.std_target - std).mean()
