@@ -5,10 +5,12 @@
         IMAGE [IMAGE ...] --out vis.png [--attention] [--seed 0]
 
 Each row shows: the original (resized to the model's input), the teacher's view
-(patches at V), the student's view (patches at M), and the reconstruction (V
-from the image, M predicted by the pixel head). With --attention the row goes
-on with the last encoder layer's cls-token attention map of each head, from the
-plain (unmasked) forward, as in the authors' tool.
+(patches at V), the student's view (patches at M; with sibling-view targets the
+views that see M), and the reconstruction (V from the image, M predicted by the
+pixel head) with its PSNR at M against a mean-colour fill. With --attention the
+row goes on with the last encoder layer's cls-token attention map of each head,
+from the plain (unmasked) forward, as in the authors' tool, on one colour scale
+per row with its bar. A caption under the figure says the same in words.
 """
 import argparse
 import os
@@ -217,6 +219,8 @@ def main():
     recon = reconstruct(model, images, torch.from_numpy(masks))
     original = to_display(images, model.data_preprocessor)
     predicted = to_display(recon, model.data_preprocessor)
+    ratio = round(100 * (1 - masks[0].mean()))
+    siblings = getattr(model, 'student_targets', None) == 'sibling_views'
     rows, psnr, psnr_fill = [], [], []
     for i in range(len(raw)):
         hidden = masks[i].repeat(patch, 0).repeat(patch, 1)[..., None]
@@ -226,32 +230,82 @@ def main():
                         hidden))
         rows.append([
             (short_name(args.images[i]), original[i]),
-            ('teacher view', paint_patches(original[i], ~masks[i], patch)),
-            ('student view', paint_patches(original[i], masks[i], patch)),
-            (f'reconstruction\n{psnr[i]:.1f} dB (mean fill '
+            (f'teacher view: V ({ratio} %)\nwhat the encoder sees',
+             paint_patches(original[i], ~masks[i], patch)),
+            ('M: sibling views see it\n(the feature targets)' if siblings
+             else 'student view: M\n(the feature targets)',
+             paint_patches(original[i], masks[i], patch)),
+            (f'predicted at M: {psnr[i]:.1f} dB\n(mean-colour fill '
              f'{psnr_fill[i]:.1f} dB)',
              np.where(hidden, predicted[i], original[i])),
         ])
+    heads = 0
     if args.attention:
         maps = cls_attention(model, images).cpu().numpy()
+        heads = maps.shape[1]
         for i, row in enumerate(rows):
-            row.extend((f'cls attn head {h}', maps[i, h])
-                       for h in range(maps.shape[1]))
+            row.extend((f'cls attention, head {h}', maps[i, h])
+                       for h in range(heads))
 
     cols = len(rows[0])
+    height = 2 * len(rows) + TITLE_INCHES + CAPTION_INCHES
+    # with attention maps, a narrow last column holds each row's colour bar
     fig, axes = plt.subplots(
-        len(rows), cols, figsize=(2 * cols, 2 * len(rows)), squeeze=False)
+        len(rows), cols + bool(heads),
+        figsize=(2 * cols + BAR_INCHES * bool(heads), height),
+        gridspec_kw=dict(width_ratios=[2] * cols +
+                         [BAR_INCHES] * bool(heads)),
+        squeeze=False)
     for axes_row, row in zip(axes, rows):
+        # one colour scale for a row's attention maps, from 0
+        top = max([p.max() for _, p in row if p.ndim == 2], default=1.)
         for ax, (title, picture) in zip(axes_row, row):
-            ax.imshow(picture, cmap='viridis' if picture.ndim == 2 else None)
-            ax.set_title(title, fontsize=8)
+            shown = ax.imshow(picture, cmap='viridis', vmin=0., vmax=top) \
+                if picture.ndim == 2 else ax.imshow(picture)
+            ax.set_title(title, fontsize=7)
             ax.axis('off')
+        if heads:
+            bar = fig.colorbar(shown, cax=axes_row[-1])
+            bar.set_label('attention weight', fontsize=7)
+            bar.ax.tick_params(labelsize=6)
     fig.suptitle(
-        f'{short_name(args.checkpoint)}: grey = hidden from that view; '
-        f'PSNR at the hidden patches {np.mean(psnr):.2f} dB, a mean-colour '
-        f'fill {np.mean(psnr_fill):.2f} dB',
-        fontsize=8)
-    fig.tight_layout()
+        f'{short_name(args.checkpoint)}: masked-patch PSNR {np.mean(psnr):.2f}'
+        f' dB, a mean-colour fill {np.mean(psnr_fill):.2f} dB (higher is '
+        'better)', fontsize=8)
+    fig.text(0.01, 0.01, caption(ratio, siblings, heads), fontsize=7,
+             va='bottom', ha='left', wrap=True)
+    fig.subplots_adjust(
+        left=0.01, right=0.99 - 0.45 * bool(heads) / fig.get_figwidth(),
+        top=1 - TITLE_INCHES / height, bottom=CAPTION_INCHES / height,
+        wspace=0.08, hspace=0.3)
     fig.savefig(args.out, dpi=100)
     print(f'wrote {args.out}; masked-patch PSNR {np.mean(psnr):.2f} dB '
           f'(mean-colour fill {np.mean(psnr_fill):.2f} dB)')
+
+
+CAPTION_INCHES = 0.8  # the caption under the panels
+TITLE_INCHES = 0.6  # the figure's title above them
+BAR_INCHES = 0.15  # a colour bar's column
+
+
+def caption(visible: int, siblings: bool, heads: int) -> str:
+    """What the panels show, in words, under the figure."""
+    text = [
+        f'Teacher view: the {visible} % of the patches (V) the encoder sees; '
+        'grey = hidden (M). The decoder predicts the pixels and the features '
+        'of M from it.',
+        ('M: the complementary patches. Here they are split into sibling '
+         'views of the same image in the same batch, each seen by the '
+         'encoder like V; their detached outputs are the feature targets.'
+         if siblings else
+         'Student view: the complementary patches M (grey = V); the '
+         "encoder's tokens of this view are the feature targets."),
+        'Predicted at M: V copied from the image, M from the pixel head; '
+        'the PSNR counts M only, against filling M with the mean colour of '
+        'V.',
+    ]
+    if heads:
+        text.append("cls attention: where the last layer's cls token looks "
+                    'in the whole (unmasked) image, one map per head; the '
+                    'bar gives the weight.')
+    return '\n'.join(text)

@@ -121,8 +121,8 @@ def load_costs(cost_files: Union[str, Sequence[str]]) -> Dict[str, dict]:
         for name, row in configs.items():
             costs.setdefault(name, dict(
                 cost_ratio=row['cost_ratio'], median_s=row['median_s'],
-                mae_median_s=configs['mae']['median_s'], file=cost_file, command=record.get('command'),
-                threads=record.get('threads'),
+                mae_median_s=configs['mae']['median_s'], file=cost_file,
+                command=record.get('command'), threads=record.get('threads'),
                 loadavg_before=record.get('loadavg_before')))
     return costs
 
