@@ -3,9 +3,11 @@ CIFAR-10 training images, at equal same-condition wall-clock budgets, with
 learning curves.
 
 Budgets are minutes of one training alone on the machine's 2 cores,
-converted into iterations from each method's median seconds per step in
-one side-by-side benchmark (:mod:`tscae_study.speed.side_by_side`, 2
-threads; ``--cost-file``), so that runs may share the machine afterwards.
+converted into iterations from MAE's median seconds per step in the first
+side-by-side benchmark (:mod:`tscae_study.speed.side_by_side`, 2 threads)
+times each method's cost ratio to MAE, measured beside MAE in one run
+(``--cost-file``, the screening's files), so that runs may share the machine
+afterwards.
 Each budget is a complete schedule (a sixth linear warm-up, then cosine to
 0), written as a config that inherits the method's study config with the
 50,000-image list (``budget_config``), saving ``CURVE_POINTS`` evenly spaced
@@ -13,13 +15,19 @@ checkpoints.
 
 Stages (each skips what is done; a rerun resumes an interrupted training):
 
-- ``prepare``: the image lists ``meta/pretrain_50k.txt`` (unlabelled) and
-  ``meta/train_50k.txt`` (labelled) beside the study's lists;
+- ``prepare``: the image lists ``meta/pretrain_50k.txt`` (unlabelled),
+  ``meta/train_50k.txt`` (labelled) and ``meta/train_10k.txt`` (1,000
+  labelled images per class, seeded: the fine-tuning set) beside the
+  study's lists;
 - ``pretrain``: every method x budget x seed;
 - ``curve``: k-NN top-1 (bank train_5k, queries test_1k: the study's
   cheaper split) of every saved checkpoint, against same-condition minutes;
 - ``evaluate``: the last checkpoint's k-NN (bank: the 50,000 training
   images) and linear probe (trained on them) on the 10,000 test images;
+- ``finetune``: the last checkpoint fine-tuned end to end
+  (``FINETUNE_CONFIG``: 10 epochs on train_10k, top-1 on the 10,000 test
+  images every 2 epochs), and the random init (``random_init``) the same
+  way, once per seed;
 - ``report``: ``study.json['deciding']``, the learning-curve plot and the
   table between markers in docs/results.md.
 
@@ -31,17 +39,26 @@ import os
 import os.path as osp
 from typing import Dict, List, NamedTuple, Optional
 
-from .efficiency import mean, spread, train_budget_run
-from .runs import CLASSES, CONFIG_ROOT, SEED, run_key
+from .efficiency import (
+    COST_FILES,
+    load_costs,
+    mean,
+    spread,
+    train_budget_run,
+)
+from .runs import CLASSES, CONFIG_ROOT, PYTHON, SEED, TRAIN_SCRIPT, run_key
 from .stages import (
+    add_wallclock,
     frozen_eval,
     load_json,
     log,
+    run_command,
     save_json,
+    scalar_records,
     write_between_markers,
 )
 
-STAGES = ('prepare', 'pretrain', 'curve', 'evaluate', 'report')
+STAGES = ('prepare', 'pretrain', 'curve', 'evaluate', 'finetune', 'report')
 BUDGETS_MINUTES = (20, 60)
 CURVE_POINTS = 10
 IMAGES = 50000
@@ -60,47 +77,69 @@ METHODS: Dict[str, Method] = {
            'TSCAE recommended'),
     'tscae_efficient':
     Method('screening_efficiency/tscae_vit-tiny-d6-p4-token-drop_6e_'
-           'cifar10-5k_sibling-views-4.py', 'TSCAE efficient'),
+           'cifar10-5k_sibling-views-4_vicreg_infonce-image.py',
+           'TSCAE efficient'),
+    'tscae_vicreg':
+    Method('screening_efficiency/tscae_vit-tiny-d6-p4-token-drop_6e_'
+           'cifar10-5k_sibling-views-4_vicreg.py',
+           'TSCAE sibling views + variance / covariance'),
 }
+# the candidate of the screening (tscae_study.efficiency) each method is
+COST_NAMES = {
+    'tscae_efficient': 'sibling_views_4_vicreg_infonce_image',
+    'tscae_vicreg': 'sibling_views_4_vicreg',
+}
+RANDOM_INIT = 'random_init'
+FINETUNE_CONFIG = 'vit-tiny-d6-p4_ft-10e_cifar10-10k.py'
+FINETUNE_PER_CLASS = 1000
 
 
 def prepare(data_root: str) -> None:
     """Write the 50,000-image lists (every training image, class folder
     order, sorted names)."""
-    unlabelled, labelled = [], []
+    import numpy as np
+    rng = np.random.default_rng(SEED)
+    unlabelled, labelled, finetune_set = [], [], []
     for label, cls in enumerate(CLASSES):
         folder = osp.join(data_root, 'train', cls)
         if not osp.isdir(folder):
             raise FileNotFoundError(
                 f'{folder} not found: run the study\'s prepare stage first '
                 '(tools/run_study.py --stages prepare --archive ...).')
-        for name in sorted(os.listdir(folder)):
+        names = sorted(os.listdir(folder))
+        for name in names:
             unlabelled.append(f'train/{cls}/{name}')
             labelled.append(f'train/{cls}/{name} {label}')
+        chosen = rng.choice(len(names), min(FINETUNE_PER_CLASS, len(names)),
+                            replace=False)
+        finetune_set += [f'train/{cls}/{names[i]} {label}'
+                         for i in sorted(chosen)]
     os.makedirs(osp.join(data_root, 'meta'), exist_ok=True)
     for file, lines in (('pretrain_50k.txt', unlabelled),
-                        ('train_50k.txt', labelled)):
+                        ('train_50k.txt', labelled),
+                        ('train_10k.txt', finetune_set)):
         with open(osp.join(data_root, 'meta', file), 'w') as f:
             f.write('\n'.join(lines) + '\n')
     log(f'{len(unlabelled)} training images listed in {data_root}/meta')
 
 
-def seconds_per_step(cost_file: str) -> Dict[str, float]:
-    record = load_json(cost_file)
-    if record is None:
-        raise FileNotFoundError(f'{cost_file} not found: time the methods '
-                                'with tools/run_efficiency.py --stages cost')
-    return {name: row['median_s'] for name, row in record['configs'].items()}
+def seconds_per_step(cost_files=COST_FILES) -> Dict[str, float]:
+    """Each method's same-condition seconds per step: MAE's median step in
+    the first cost file times the method's cost ratio to MAE (measured
+    beside MAE in one run, :func:`tscae_study.efficiency.load_costs`)."""
+    costs = load_costs(cost_files)
+    mae = costs['mae']['median_s']
+    return {method: mae * costs[cost_name(method)]['cost_ratio']
+            for method in METHODS}
 
 
 def cost_name(method: str) -> str:
-    """The method's name in the side-by-side benchmark."""
-    return {'tscae_efficient': 'sibling_views_4'}.get(method, method)
+    """The method's name in the side-by-side benchmarks."""
+    return COST_NAMES.get(method, method)
 
 
-def budget_iterations(method: str, minutes: int, cost_file: str) -> int:
-    return round(minutes * 60 / seconds_per_step(cost_file)[cost_name(
-        method)])
+def budget_iterations(method: str, minutes: int, cost_files=COST_FILES) -> int:
+    return round(minutes * 60 / seconds_per_step(cost_files)[method])
 
 
 def run_name(method: str, minutes: int, seed: int) -> str:
@@ -148,7 +187,7 @@ def curve(methods, budgets, seeds, cost_file, work_dir, data_root):
             result = frozen_eval(config, ckpt, data_root, 'train_5k',
                                  'test_1k', False, seed)
             points[str(iteration)] = dict(
-                minutes=round(iteration * step[cost_name(method)] / 60, 2),
+                minutes=round(iteration * step[method] / 60, 2),
                 knn_top1=result['knn_top1'])
             log(f'{key} iteration {iteration}: k-NN '
                 f"{result['knn_top1']:.2f} (train_5k / test_1k)")
@@ -181,6 +220,69 @@ def evaluate(methods, budgets, seeds, cost_file, work_dir, data_root):
         save_json(path, result)
 
 
+def finetune_key(method: str, minutes: int, seed: int) -> str:
+    return run_key(RANDOM_INIT, seed) if method == RANDOM_INIT else \
+        run_name(method, minutes, seed)
+
+
+def finetune_curve(ft_dir: str) -> Dict[str, float]:
+    """Test top-1 after each validated epoch of a fine-tuning work dir."""
+    curve = {}
+    for record in scalar_records(ft_dir):
+        if 'accuracy/top1' in record:
+            curve[str(record['step'])] = record['accuracy/top1']
+    return curve
+
+
+def finetune(methods, budgets, seeds, cost_file, work_dir, data_root,
+             with_random_init=True):
+    """Fine-tune each run's last checkpoint (and, once per seed, the random
+    init) with ``FINETUNE_CONFIG``; the figures go to
+    ``eval/<key>_finetune.json``: the last top-1 and the curve."""
+    from .runs import CONFIG_ROOT as root
+    config = osp.join(root, FINETUNE_CONFIG)
+    jobs = [(RANDOM_INIT, 0, seed) for seed in seeds] if \
+        with_random_init else []
+    jobs += list(runs(methods, budgets, seeds))
+    for method, minutes, seed in jobs:
+        key = finetune_key(method, minutes, seed)
+        path = osp.join(work_dir, 'eval', f'{key}_finetune.json')
+        if osp.exists(path):
+            continue
+        options = [f'{loader}.data_root={data_root}' for loader in (
+            'train_dataloader.dataset.dataset', 'val_dataloader.dataset',
+            'test_dataloader.dataset')]
+        if method != RANDOM_INIT:
+            iterations = budget_iterations(method, minutes, cost_file)
+            ckpt = osp.join(work_dir, key, f'iter_{iterations}.pth')
+            if not osp.exists(ckpt):
+                log(f'{key}: no {ckpt} yet (pretrain stage); not fine-tuned')
+                continue
+            options += ['model.backbone.init_cfg.type=Pretrained',
+                        f'model.backbone.init_cfg.checkpoint={ckpt}',
+                        'model.backbone.init_cfg.prefix=backbone.']
+        if seed != SEED:
+            options.append(f'randomness.seed={seed}')
+        ft_dir = osp.join(work_dir, 'finetune', key)
+        seconds = run_command(
+            [PYTHON, TRAIN_SCRIPT, config, '--work-dir', ft_dir, '--resume',
+             '--cfg-options'] + options, osp.join(ft_dir, 'finetune.log'))
+        add_wallclock(osp.join(ft_dir, 'wallclock.json'), seconds)
+        curve = finetune_curve(ft_dir)
+        epochs = max(map(int, curve), default=0)
+        if not curve or not osp.exists(osp.join(ft_dir,
+                                                f'epoch_{epochs}.pth')):
+            raise RuntimeError(f'{ft_dir}: the fine-tuning ended without a '
+                               'test accuracy; see finetune.log.')
+        top1 = curve[str(epochs)]
+        log(f'{key}: fine-tuned top-1 {top1:.2f} after {epochs} epochs')
+        save_json(path, dict(
+            method=method, seed=seed, budget_minutes=minutes,
+            finetune_top1=top1, curve=curve, config=FINETUNE_CONFIG,
+            seconds=(load_json(osp.join(ft_dir, 'wallclock.json'))
+                     or {}).get('seconds')))
+
+
 DECIDING_BEGIN = ('<!-- deciding: written by tools/run_deciding.py, do not '
                   'edit -->')
 DECIDING_END = '<!-- end of deciding -->'
@@ -195,7 +297,7 @@ def collect(work_dir: str, out: str) -> dict:
                r['images_kind']): r for r in old.get('runs', [])}
     eval_dir = osp.join(work_dir, 'eval')
     for file in sorted(os.listdir(eval_dir)) if osp.isdir(eval_dir) else []:
-        if file.endswith('_curve.json'):
+        if file.endswith(('_curve.json', '_finetune.json')):
             continue
         rec = load_json(osp.join(eval_dir, file))
         if not rec or 'method' not in rec:
@@ -210,12 +312,27 @@ def collect(work_dir: str, out: str) -> dict:
                     images_kind=rec['images_kind'],
                     knn_top1=rec['knn_top1'],
                     linear_top1=rec['linear_top1'],
-                    finetune_top1=rec.get('finetune_top1'),
+                    finetune_top1=(load_json(osp.join(
+                        eval_dir, file[:-len('.json')] + '_finetune.json'))
+                        or {}).get('finetune_top1', rec.get('finetune_top1')),
                     pretrain_seconds=rec.get('pretrain_seconds'),
                     curve=[[p['minutes'], p['knn_top1']] for _, p in sorted(
                         curve_points.items(), key=lambda kv: int(kv[0]))])
+    for file in sorted(os.listdir(eval_dir)) if osp.isdir(eval_dir) else []:
+        rec = load_json(osp.join(eval_dir, file))
+        if file.endswith('_finetune.json') and rec and \
+                rec.get('method') == RANDOM_INIT:
+            by_key[(RANDOM_INIT, 0, rec['seed'], 'clean')] = dict(
+                method=RANDOM_INIT, label='random init', budget_minutes=0,
+                seed=rec['seed'], iterations=0, images_kind='clean',
+                knn_top1=None, linear_top1=None,
+                finetune_top1=rec['finetune_top1'],
+                finetune_curve=rec['curve'], pretrain_seconds=None, curve=[])
     return dict(
         images=IMAGES,
+        finetune=dict(config=osp.join('projects/tscae_study/configs',
+                                      FINETUNE_CONFIG),
+                      images=FINETUNE_PER_CLASS * len(CLASSES)),
         budgets_minutes=list(BUDGETS_MINUTES),
         runs=[by_key[k] for k in sorted(by_key)],
         curves_png='docs/results/deciding_curves.png')
@@ -230,16 +347,19 @@ def table(section: dict) -> str:
         if r['images_kind'] == 'clean':
             groups.setdefault((r['budget_minutes'], r['method']),
                               []).append(r)
+    def cell(values: List[Optional[float]], missing: str) -> str:
+        values = [v for v in values if v is not None]
+        return f'{mean(values):.2f}{spread(values)}' if values else missing
+
     for (minutes, method), group in sorted(groups.items()):
-        knn = [r['knn_top1'] for r in group]
-        lin = [r['linear_top1'] for r in group]
-        ft = [r['finetune_top1'] for r in group
-              if r.get('finetune_top1') is not None]
+        pretrained = method != RANDOM_INIT
         rows.append(
-            f"| {group[0]['label']} | {minutes} min | "
-            f"{group[0]['iterations']} | {mean(knn):.2f}{spread(knn)} | "
-            f"{mean(lin):.2f}{spread(lin)} | "
-            f"{f'{mean(ft):.2f}{spread(ft)}' if ft else 'pending'} | "
+            f"| {group[0]['label']} | "
+            f"{f'{minutes} min' if pretrained else '-'} | "
+            f"{group[0]['iterations'] if pretrained else '-'} | "
+            f"{cell([r['knn_top1'] for r in group], '-')} | "
+            f"{cell([r['linear_top1'] for r in group], '-')} | "
+            f"{cell([r.get('finetune_top1') for r in group], 'pending')} | "
             f'{len(group)} |')
     return '\n'.join(rows)
 
@@ -306,8 +426,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('--data-root', default='data/cifar10')
     parser.add_argument('--work-dir', default='work_dirs/deciding')
     parser.add_argument('--out', default='docs/results')
-    parser.add_argument('--cost-file',
-                        default='docs/speed/side_by_side_study_t2.json')
+    parser.add_argument('--cost-file', nargs='+', default=list(COST_FILES),
+                        help="side-by-side step times (MAE's of the first "
+                        'file, the cost ratios of all)')
+    parser.add_argument('--no-random-init', action='store_true',
+                        help='finetune stage: leave out the random init')
     args = parser.parse_args(argv)
     common = (args.methods, args.budgets, args.seeds)
     if 'prepare' in args.stages:
@@ -318,5 +441,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         curve(*common, args.cost_file, args.work_dir, args.data_root)
     if 'evaluate' in args.stages:
         evaluate(*common, args.cost_file, args.work_dir, args.data_root)
+    if 'finetune' in args.stages:
+        finetune(*common, args.cost_file, args.work_dir, args.data_root,
+                 with_random_init=not args.no_random_init)
     if 'report' in args.stages:
         report(args.work_dir, args.out)
