@@ -17,7 +17,7 @@ read here may name its bases ``tscae_mm::<path>`` (a config under configs/,
 :mod:`tscae_mm.utils.config_scope`); the toolboxes' own scripts need path
 bases instead (README, "Inheriting our configs"). Distributed
 runs use NCCL with CUDA and gloo on CPU-only machines; ``--amp`` uses
-``AmpOptimWrapper`` on CUDA and bfloat16 ``CPUAmpOptimWrapper`` on CPU.
+``DeviceAmpOptimWrapper``: ``AmpOptimWrapper`` on a GPU, bfloat16 on CPU.
 ``--fsdp`` (or a config with ``strategy`` and ``runner_type =
 'ReliableFlexibleRunner'``, configs/_base_/fsdp.py) trains with FSDP through
 MMEngine's FlexibleRunner; docs/scaling.md says when to use it.

@@ -71,9 +71,10 @@ def test_train_amp_writes_checkpoint_and_test_evaluates_it(
         tiny_config, tmp_path):
     work_dir = tmp_path / 'work'
     proc = run_tool([TRAIN_PY, tiny_config, '--work-dir', work_dir, '--amp'])
-    expected_wrapper = ('AmpOptimWrapper'
-                        if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
-    assert f"type='{expected_wrapper}'" in proc.stdout + proc.stderr
+    assert "type='DeviceAmpOptimWrapper'" in proc.stdout + proc.stderr
+    if not torch.cuda.is_available():
+        assert 'DeviceAmpOptimWrapper: no GPU, mixed precision runs on CPU ' \
+            'in bfloat16' in proc.stdout + proc.stderr
     # mmengine's own Runner (no runner_type): build_runner logs the threads
     assert (proc.stdout + proc.stderr).count('CPU threads: ') == 1
     checkpoint = work_dir / 'iter_2.pth'
@@ -138,17 +139,40 @@ def test_train_options_reach_the_config(tiny_config):
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.auto_scale_lr.enable is True
     assert cfg.train_cfg.max_iters == 5
-    expected_wrapper = ('AmpOptimWrapper'
-                        if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
-    assert cfg.optim_wrapper.type == expected_wrapper
-    # dynamic loss scaling for float16 on CUDA; none for bfloat16 on CPU
-    assert cfg.optim_wrapper.get('loss_scale') == (
-        'dynamic' if torch.cuda.is_available() else None)
+    # the wrapper fits the device when it is built: float16 with dynamic
+    # loss scaling on a GPU, bfloat16 without (loss_scale unused) on CPU
+    assert cfg.optim_wrapper.type == 'DeviceAmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
 
     args = train.parse_args([str(tiny_config), '--resume', 'some/iter_2.pth'])
     cfg = train.merge_args(Config.fromfile(args.config), args)
     assert cfg.resume is True and cfg.load_from == 'some/iter_2.pth'
     assert cfg.work_dir.endswith(os.path.join('work_dirs', 'tiny_classifier'))
+
+
+def test_a_toolbox_amp_config_runs_as_the_device_fitting_wrapper():
+    from tscae_mm.utils import fit_amp_to_device
+    cfg = Config(dict(optim_wrapper=dict(
+        type='AmpOptimWrapper', loss_scale=512., dtype='float16',
+        optimizer=dict(type='SGD', lr=0.1))))
+    fit_amp_to_device(cfg)
+    if torch.cuda.is_available():
+        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+        return
+    assert cfg.optim_wrapper == dict(
+        type='DeviceAmpOptimWrapper', loss_scale=512., dtype='float16',
+        optimizer=dict(type='SGD', lr=0.1))
+    from mmengine.registry import OPTIM_WRAPPERS
+    model = torch.nn.Linear(2, 2)
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        cfg.optim_wrapper,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    assert wrapper.on_cpu and wrapper.cast_dtype == torch.bfloat16
+    # a config without AMP is left alone
+    plain = Config(dict(optim_wrapper=dict(type='OptimWrapper')))
+    fit_amp_to_device(plain)
+    assert plain.optim_wrapper.type == 'OptimWrapper'
+
 
 
 def test_runner_type_is_looked_up_in_the_config_scope(tiny_config, tmp_path):

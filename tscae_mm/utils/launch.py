@@ -11,8 +11,9 @@
   checkpoint handling (MMEngine's own), ``--resume`` is resolved here
   (:func:`resolve_resume`): the newest intact checkpoint, not a broken
   ``last_checkpoint`` or a truncated file.
-- Mixed precision: ``AmpOptimWrapper`` on CUDA, :class:`CPUAmpOptimWrapper`
-  (bfloat16) on CPU, so one config trains with ``--amp`` on either.
+- Mixed precision: ``--amp`` and AMP configs train with
+  :class:`DeviceAmpOptimWrapper`, ``AmpOptimWrapper`` on a GPU and bfloat16
+  on CPU, so one config trains with ``--amp`` on either.
 - FSDP (``--fsdp``): :func:`enable_fsdp` switches a config to MMEngine's
   FlexibleRunner (``ReliableFlexibleRunner``) with ``TSCAEFSDPStrategy``;
   :func:`enable_activation_checkpointing` (``--activation-checkpointing``)
@@ -118,10 +119,9 @@ def sync_bn_for_cpu(cfg: Config) -> int:
 
 
 def enable_amp(cfg: Config) -> None:
-    """Turn on mixed precision: ``AmpOptimWrapper``, dynamic loss scaling.
-
-    Call :func:`fit_amp_to_device` once the config is complete, so that
-    CPU-only runs get :class:`CPUAmpOptimWrapper`.
+    """Turn on mixed precision: :class:`DeviceAmpOptimWrapper` with dynamic
+    loss scaling (``AmpOptimWrapper`` on a GPU, bfloat16 autocast without
+    loss scaling on CPU), the wrapper the package's AMP configs use.
 
     Args:
         cfg: The run's config (``optim_wrapper`` changed in place).
@@ -132,33 +132,35 @@ def enable_amp(cfg: Config) -> None:
     if cfg.get('optim_wrapper') is None:
         raise ValueError('--amp needs an `optim_wrapper` in the config, and '
                          'this config has none.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.type = 'DeviceAmpOptimWrapper'
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def fit_amp_to_device(cfg: Config) -> None:
-    """On CPU, run an ``AmpOptimWrapper`` config as ``CPUAmpOptimWrapper``.
+    """Without an accelerator, run an ``AmpOptimWrapper`` config (a
+    toolbox's, or one of the user's) as :class:`DeviceAmpOptimWrapper`.
 
-    MMEngine's ``AmpOptimWrapper`` needs a GPU and its CPU autocast supports
-    only bfloat16, so without CUDA the wrapper type and dtype are switched
-    and ``loss_scale`` is dropped (bfloat16 needs no loss scaling), with a
-    log line. Configs without AMP, and CUDA runs, are unchanged.
+    MMEngine's ``AmpOptimWrapper`` refuses to start without one;
+    ``DeviceAmpOptimWrapper`` is that wrapper where it can run and bfloat16
+    autocast without loss scaling on CPU (``loss_scale`` checked, unused),
+    so the config's other values stay as they are. A log line says so.
+    Configs without AMP, and runs with an accelerator, are unchanged.
 
     Args:
         cfg: The run's config (``optim_wrapper`` changed in place).
     """
+    from ..engine.optimizers.device_amp_optim_wrapper import (
+        amp_device_available,
+    )
     optim_wrapper = cfg.get('optim_wrapper') or {}
-    if (torch.cuda.is_available()
+    if (amp_device_available()
             or optim_wrapper.get('type') != 'AmpOptimWrapper'):
         return
-    optim_wrapper.type = 'CPUAmpOptimWrapper'
-    optim_wrapper.dtype = 'bfloat16'
-    optim_wrapper.pop('loss_scale', None)
-    optim_wrapper.pop('use_fsdp', None)
+    optim_wrapper.type = 'DeviceAmpOptimWrapper'
     print_log(
-        'CUDA is not available: mixed precision runs on CPU with '
-        'CPUAmpOptimWrapper in bfloat16 (no loss scaling: bfloat16 has '
-        "float32's exponent range).",
+        'No GPU: the config\'s AmpOptimWrapper runs as '
+        'DeviceAmpOptimWrapper, mixed precision on CPU in bfloat16 (no loss '
+        "scaling: bfloat16 has float32's exponent range).",
         logger='current')
 
 
