@@ -12,7 +12,7 @@ for users who want a small file.
 Example::
 
     python tools/extract_backbone.py \\
-        work_dirs/demo/epoch_3.pth tscae_vit-tiny-p4.pth
+        work_dirs/demo/epoch_4.pth tscae_vit-tiny-p4.pth
 """
 import argparse
 import os.path as osp

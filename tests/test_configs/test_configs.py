@@ -72,11 +72,17 @@ def test_config_builds_model_and_pipeline(path):
     h, w = model.backbone.patch_resolution
     assert sample['inputs'].shape[-2:] == tuple(model.backbone.img_size)
     if expected_type == 'TSCAE':
-        mask = sample['data_samples'].mask
-        assert mask.shape == (h, w)
-        ratio = next(t['mask_ratio'] for t in train_pipeline(cfg)
-                     if t['type'] == 'ComplementaryMaskGenerator')
-        assert mask.sum() == h * w - round(h * w * (1 - ratio))
+        mask = np.asarray(sample['data_samples'].mask)
+        generator = next(t for t in train_pipeline(cfg)
+                         if t['type'] == 'ComplementaryMaskGenerator')
+        views = generator.get('num_views', 1)
+        assert mask.shape == ((h, w) if views == 1 else (views, h, w))
+        hidden = h * w - round(h * w * (1 - generator['mask_ratio']))
+        assert (mask.reshape(views, -1).sum(1) == hidden).all()
+        if views > 1:  # the visible sets are disjoint and cover the image
+            assert ((~mask).sum(0) == 1).all()
+        assert (views > 1) == (
+            cfg.model.get('student_targets') == 'sibling_views')
     assert 'auto_scale_lr' in cfg and cfg.train_cfg.max_epochs > 0
     degradations = [
         t for t in train_pipeline(cfg) if t['type'] == 'ImageDegradation'
@@ -127,6 +133,54 @@ def test_recommended_config_is_its_reference_plus_the_switches(path):
     for key in ('train_dataloader', 'optim_wrapper', 'param_scheduler',
                 'train_cfg', 'custom_hooks'):
         assert cfg[key] == reference[key], key
+
+
+EFFICIENT_CONFIGS = sorted(
+    p for p in PRETRAIN_CONFIGS if '-efficient-' in p.name)
+
+
+def test_efficient_family_is_complete():
+    names = {p.name for p in EFFICIENT_CONFIGS}
+    assert names == {
+        f'tscae_vit-{size}-p16_8xb16-amp-efficient-coslr-100e_{data}.py'
+        for size in ('small', 'base', 'large')
+        for data in ('coco', 'tiny-imagenet')
+    }
+
+
+@pytest.mark.parametrize('path', EFFICIENT_CONFIGS, ids=lambda p: p.stem)
+def test_efficient_config_is_its_reference_at_maes_price(path):
+    """The reference config of the same size and data with the efficient
+    switches, 4 views of 16 images per GPU (64 encoder sequences, as MAE's
+    64 images) and 100 epochs: MAE's number of steps for 400 views per
+    image."""
+    cfg = load(path)
+    reference = load(path.parent / path.name.replace(
+        '8xb16-amp-efficient-coslr-100e', '8xb64-amp-coslr-400e'))
+    expected = reference.model.to_dict()
+    expected['backbone']['token_drop'] = True
+    expected['student_targets'] = 'sibling_views'
+    expected['contrast_head'].update(symmetric=False,
+                                     loss_type='infonce_image')
+    expected['global_head']['stop_grad_target'] = True
+    expected['token_regularizer'] = dict(type='TokenVarianceCovarianceLoss')
+    assert cfg.model.to_dict() == expected
+    pipeline = train_pipeline(cfg)
+    ref_pipeline = train_pipeline(reference)
+    assert pipeline[-2] == dict(ref_pipeline[-2], num_views=4)
+    assert pipeline[:-2] + pipeline[-1:] == ref_pipeline[:-2] + \
+        ref_pipeline[-1:]
+    views, batch = 4, cfg.train_dataloader.batch_size
+    assert views * batch == reference.train_dataloader.batch_size
+    epochs = cfg.train_cfg.max_epochs
+    # steps per image: epochs / batch, the reference's 400 / 64
+    assert epochs / batch == reference.train_cfg.max_epochs / \
+        reference.train_dataloader.batch_size
+    assert cfg.optim_wrapper == reference.optim_wrapper
+    assert cfg.auto_scale_lr.base_batch_size == 8 * batch
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
+        10, 10, epochs, epochs - 10)
 
 
 def bases(path):

@@ -74,7 +74,7 @@ def test_the_record_leaves_the_toolboxes_defaults_out(recorded):
     toolbox's: recorded only where our runtime changes it."""
     demo = recorded['configs/tscae/tscae_vit-tiny-p4_demo.py']
     assert 'env_cfg' not in demo and 'vis_backends' not in demo
-    assert demo['default_hooks']['logger'] == dict(interval=4)
+    assert demo['default_hooks']['logger'] == dict(interval=20)
     assert demo['model']['type'] == 'TSCAE'
 
 

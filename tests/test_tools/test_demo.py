@@ -35,12 +35,14 @@ def logged_losses(work_dir):
     return [json.loads(line) for line in scalars.read_text().splitlines()]
 
 
-def test_demo_trains_logs_three_losses_and_checkpoints(demo_run):
+def test_demo_trains_logs_its_losses_and_checkpoints(demo_run):
     records = [r for r in logged_losses(demo_run) if 'loss' in r]
     assert len(records) == 4  # 16 images / batch 8 x 2 epochs, logged each
     for record in records:
+        # the efficient form: the three TSCAE losses and the variance /
+        # covariance term on the teacher tokens
         parts = record['loss_pixel'] + record['loss_contrast'] + record[
-            'loss_global']
+            'loss_global'] + record['loss_token_reg']
         assert record['loss'] == pytest.approx(parts, rel=1e-4)
     assert (demo_run / 'epoch_2.pth').is_file()
     assert (demo_run / 'last_checkpoint').read_text().strip().endswith(
@@ -78,8 +80,10 @@ def test_visualisation_writes_a_png(demo_run, tmp_path, attention, columns):
     with Image.open(out) as png:
         assert png.format == 'PNG'
         # 2 inches per panel at 100 dpi: one row per image, one column per
-        # panel (original, teacher, student, reconstruction, + 3 heads)
-        assert png.size == (200 * columns, 200 * len(images))
+        # panel (original, teacher, student, reconstruction, + 3 heads and
+        # their colour bar's 0.15 inch), + 0.6 inch of title, 0.8 of caption
+        assert png.size == (200 * columns + 15 * attention,
+                            200 * len(images) + 140)
         assert len(set(png.convert('L').getdata())) > 50  # not blank
 
 

@@ -149,3 +149,15 @@ def test_picture_reports_the_psnr_against_the_mean_fill(demo_checkpoint,
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'masked-patch PSNR' in proc.stdout
     assert '(mean-colour fill' in proc.stdout
+
+
+def test_caption_says_what_the_views_are(tool):
+    plain = tool.caption(25, siblings=False, heads=0)
+    assert plain.startswith('Teacher view: the 25 % of the patches (V)')
+    assert 'Student view: the complementary patches M' in plain
+    assert 'sibling' not in plain and 'cls attention' not in plain
+    sibling = tool.caption(25, siblings=True, heads=3)
+    assert 'split into sibling views of the same image' in sibling
+    assert 'Student view' not in sibling
+    assert sibling.splitlines()[-1].startswith('cls attention:')
+    assert 'the bar gives the weight' in sibling

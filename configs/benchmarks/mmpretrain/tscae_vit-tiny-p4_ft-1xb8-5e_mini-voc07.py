@@ -8,7 +8,7 @@
 #       --work-dir work_dirs/demo
 #   python tools/train.py configs/benchmarks/mmpretrain/<this file> \
 #       --cfg-options \
-#       model.backbone.init_cfg.checkpoint=work_dirs/demo/epoch_3.pth
+#       model.backbone.init_cfg.checkpoint=work_dirs/demo/epoch_4.pth
 # The pre-trained encoder is given on the command line (the config's
 # model.backbone.init_cfg.checkpoint is None, and the run stops at
 # initialisation, naming that key, until it is set).
