@@ -34,13 +34,20 @@ custom_imports = dict(
     imports=['tscae_mm', 'tscae_mm.engine', 'tscae_mm.datasets.seeded'],
     allow_failed_imports=False)
 runner_type = 'ReliableRunner'
+# the demo's encoder made tiny, in the recommended two-pass form (teacher
+# and student passes over full-length sequences; the demo itself is the
+# efficient sibling-view form)
 model = dict(
     backbone=dict(arch=dict(_delete_=True, embed_dims=64, num_layers=2,
-                            num_heads=2, feedforward_channels=128)),
+                            num_heads=2, feedforward_channels=128),
+                  token_drop=False),
     neck=dict(in_channels=64, embed_dims=64, num_layers=1, num_heads=2),
     head=dict(in_channels=64),
-    contrast_head=dict(embed_dims=64,
-                       norm_cfg=dict(type='SyncBNAnyDevice')))
+    student_targets='student_pass',
+    contrast_head=dict(embed_dims=64, loss_type='simsiam', symmetric=False,
+                       norm_cfg=dict(type='SyncBNAnyDevice')),
+    global_head=dict(stop_grad_target=False),
+    token_regularizer=None)
 train_pipeline = [
     dict(type='LoadImageFromFileSafe', on_decode_error={on_decode_error!r}),
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.0),

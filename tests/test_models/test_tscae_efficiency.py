@@ -350,8 +350,8 @@ def mask_generator_cfg(cfg):
                 if t['type'] == 'ComplementaryMaskGenerator')
 
 
-def test_the_six_candidates_are_there():
-    assert len(SCREENING) == 6 and all(p.is_file() for p in SCREENING)
+def test_the_nine_candidates_are_there():
+    assert len(SCREENING) == 9 and all(p.is_file() for p in SCREENING)
 
 
 @pytest.mark.parametrize(

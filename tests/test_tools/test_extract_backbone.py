@@ -56,6 +56,7 @@ def test_output_loads_into_a_downstream_backbone(tscae_checkpoint, tmp_path):
     backbone_cfg = dict(Config.fromfile(DEMO_CONFIG).model.backbone)
     backbone_cfg.update(
         masked_pretraining=False,
+        token_drop=False,
         init_cfg=dict(type='Pretrained', checkpoint=str(out)))
     backbone = MODELS.build(backbone_cfg)
     backbone.init_weights()

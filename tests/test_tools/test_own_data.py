@@ -147,8 +147,8 @@ def test_longer_run_than_decay_warns(monkeypatch):
     cfg.merge_from_dict({'train_cfg.max_epochs': 10})
     [warning] = schedule_warnings(cfg, monkeypatch)
     assert warning.startswith(
-        'train_cfg.max_epochs=10 but the param_scheduler ends at epoch 3 '
-        '(param_scheduler[1].end): its last 7 epoch(s) run on at the final '
+        'train_cfg.max_epochs=10 but the param_scheduler ends at epoch 4 '
+        '(param_scheduler[1].end): its last 6 epoch(s) run on at the final '
         'value of CosineAnnealingLR.')
 
 
