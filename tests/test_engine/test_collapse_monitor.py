@@ -165,8 +165,7 @@ def test_two_processes_with_monitor_and_momentum_target(tmp_path):
     config = write_tiny_config(tmp_path / 'ddp.py', data_root, batch_size=4,
                                epochs=2)
     config.write_text(config.read_text() + MONITOR_HOOKS + '''
-model = dict(target_momentum=0.01, target_end_momentum=0.01,
-             contrast_head=dict(symmetric=False))
+model.update(target_momentum=0.01, target_end_momentum=0.01)
 ''')
     work_dir = tmp_path / 'run'
     proc = run_training(config, work_dir, processes=2, port=free_port())

@@ -19,11 +19,16 @@ def load_tool():
 
 @pytest.fixture(scope='module')
 def tscae_checkpoint(tmp_path_factory):
-    """A checkpoint of the demo's TSCAE model, saved as the Runner does."""
+    """A checkpoint of the demo's TSCAE model in the two-pass form (whose
+    encoder holds the mask / visible placeholder tokens), saved as the
+    Runner does."""
     from mmpretrain.registry import MODELS
 
     import tscae_mm  # noqa: F401
-    model = MODELS.build(Config.fromfile(DEMO_CONFIG).model)
+    cfg = Config.fromfile(DEMO_CONFIG).model
+    cfg.backbone.token_drop = False
+    cfg.student_targets = 'student_pass'
+    model = MODELS.build(cfg)
     path = tmp_path_factory.mktemp('ckpt') / 'tscae.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), path)
     return path, model.state_dict()

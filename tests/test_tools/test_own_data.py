@@ -196,7 +196,7 @@ def test_own_folder_from_a_client_directory(tmp_path):
     log = proc.stdout + proc.stderr
     assert ("SeededDataset: data_root set on the wrapper ('data/my_images') "
             "replaces the wrapped dataset's data_root") in log
-    assert ('train_cfg.max_epochs=1 but the param_scheduler ends at epoch 3'
+    assert ('train_cfg.max_epochs=1 but the param_scheduler ends at epoch 4'
             in log)
     assert 'Epoch(train) [1][2/2]' in log  # 64 images, batch 32
     assert (client / 'work_dirs' / 'mine' / 'epoch_1.pth').is_file()
