@@ -12,24 +12,13 @@ model = dict(
     contrast_head=dict(loss_type='infonce_image'),
     token_regularizer=dict(type='TokenVarianceCovarianceLoss'))
 
+# the study's pipeline with 4 views per image (the mask generator is its
+# second-last step), 16 images x 4 views = 64 encoder sequences per step
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe', on_decode_error='skip'),
-    dict(
-        type='RandomResizedCrop',
-        scale=32,
-        crop_ratio_range=(0.2, 1.0),
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='ComplementaryMaskGenerator',
-        input_size=32,
-        patch_size=4,
-        mask_ratio=0.75,
-        num_views=4),
-    dict(type='PackInputs', algorithm_keys=['mask'])
+    *_base_.train_pipeline[:-2],
+    dict(_base_.train_pipeline[-2], num_views=4),
+    _base_.train_pipeline[-1],
 ]
 train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(dataset=dict(pipeline=train_pipeline)))
+    batch_size=16, dataset=dict(dataset=dict(pipeline=train_pipeline)))
 auto_scale_lr = dict(base_batch_size=16)
