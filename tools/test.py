@@ -137,6 +137,7 @@ def main(argv=None) -> None:
     try:
         with explain_unregistered_types(cfg):
             build_runner(cfg).test()
+        release_process_group(synchronize=True)  # every rank is done
     finally:
         release_process_group()
 

@@ -254,3 +254,18 @@ def test_dist_train_runs_two_processes(tiny_config, tmp_path):
         assert "dist_cfg: {'backend': 'gloo'}" in output
         assert 'device_ids=None' in output
     assert (work_dir / 'iter_2.pth').is_file()
+
+
+@pytest.mark.parametrize('synchronize', [True, False])
+def test_release_process_group_destroys_it(synchronize):
+    from tscae_mm.utils import release_process_group
+    release_process_group(synchronize)  # none started: nothing to do
+    torch.distributed.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{free_port()}', rank=0,
+        world_size=1)
+    try:
+        release_process_group(synchronize)  # barrier of one, then destroy
+        assert not torch.distributed.is_initialized()
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()

@@ -197,7 +197,7 @@ def enable_activation_checkpointing(cfg: Config) -> None:
     backbone.with_cp = True
 
 
-def release_process_group() -> None:
+def release_process_group(synchronize: bool = False) -> None:
     """Destroy the default process group, if this process started one.
 
     MMEngine's runners leave it to interpreter shutdown, where gloo's worker
@@ -205,8 +205,17 @@ def release_process_group() -> None:
     ("terminate called without an active exception") after its work is done
     and saved, and torchrun reports the whole run as failed. The entry
     points call this when training or testing ends, normally or not.
+
+    Args:
+        synchronize (bool): Wait at a barrier first, so that no rank tears
+            its group down while another still has collectives in flight
+            (the abort was seen once more, under heavy load, without it).
+            Only where every rank ended normally: after a failure the other
+            ranks may never arrive.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        if synchronize:
+            torch_dist.barrier()
         torch_dist.destroy_process_group()
 
 
