@@ -25,7 +25,7 @@ Stages (each skips what is done; a rerun resumes an interrupted training):
 - ``evaluate``: the last checkpoint's k-NN (bank: the 50,000 training
   images) and linear probe (trained on them) on the 10,000 test images;
 - ``finetune``: the last checkpoint fine-tuned end to end
-  (``FINETUNE_CONFIG``: 10 epochs on train_10k, top-1 on the 10,000 test
+  (``FINETUNE_CONFIG``: 20 epochs on train_10k, top-1 on the 10,000 test
   images every 2 epochs), and the random init (``random_init``) the same
   way, once per seed;
 - ``report``: ``study.json['deciding']``, the learning-curve plot and the
@@ -90,7 +90,7 @@ COST_NAMES = {
     'tscae_vicreg': 'sibling_views_4_vicreg',
 }
 RANDOM_INIT = 'random_init'
-FINETUNE_CONFIG = 'vit-tiny-d6-p4_ft-10e_cifar10-10k.py'
+FINETUNE_CONFIG = 'vit-tiny-d6-p4_ft-20e_cifar10-10k.py'
 FINETUNE_PER_CLASS = 1000
 
 
