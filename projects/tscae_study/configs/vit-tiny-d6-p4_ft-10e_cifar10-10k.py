@@ -7,7 +7,8 @@
 # the MAE recipe at small scale), over more images and epochs. 10 epochs
 # proved too short for the random init to come near convergence
 # (docs/results.md): the deciding runs use the 20-epoch form,
-# ./vit-tiny-d6-p4_ft-20e_cifar10-10k.py. Without init_cfg the encoder starts from random weights;
+# ./vit-tiny-d6-p4_ft-20e_cifar10-10k.py. Without init_cfg the encoder starts
+# from random weights;
 # the deciding runner loads each pre-trained encoder with
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=<run>/iter_<N>.pth \
