@@ -34,6 +34,7 @@ from ..engine.config_checks import (
     check_tscae_config,
     makes_complementary_masks,
 )
+from ..engine.optimizers.device_amp_optim_wrapper import amp_device_available
 from ..engine.runners.reliable_checkpoints import (
     ReliableCheckpointsMixin,
     find_resume_checkpoint,
@@ -149,9 +150,6 @@ def fit_amp_to_device(cfg: Config) -> None:
     Args:
         cfg: The run's config (``optim_wrapper`` changed in place).
     """
-    from ..engine.optimizers.device_amp_optim_wrapper import (
-        amp_device_available,
-    )
     optim_wrapper = cfg.get('optim_wrapper') or {}
     if (amp_device_available()
             or optim_wrapper.get('type') != 'AmpOptimWrapper'):

@@ -49,6 +49,7 @@ from .efficiency import (
 from .runs import CLASSES, CONFIG_ROOT, PYTHON, SEED, TRAIN_SCRIPT, run_key
 from .stages import (
     add_wallclock,
+    data_root_options,
     frozen_eval,
     load_json,
     log,
@@ -239,8 +240,7 @@ def finetune(methods, budgets, seeds, cost_file, work_dir, data_root,
     """Fine-tune each run's last checkpoint (and, once per seed, the random
     init) with ``FINETUNE_CONFIG``; the figures go to
     ``eval/<key>_finetune.json``: the last top-1 and the curve."""
-    from .runs import CONFIG_ROOT as root
-    config = osp.join(root, FINETUNE_CONFIG)
+    config = osp.join(CONFIG_ROOT, FINETUNE_CONFIG)
     jobs = [(RANDOM_INIT, 0, seed) for seed in seeds] if \
         with_random_init else []
     jobs += list(runs(methods, budgets, seeds))
@@ -249,9 +249,10 @@ def finetune(methods, budgets, seeds, cost_file, work_dir, data_root,
         path = osp.join(work_dir, 'eval', f'{key}_finetune.json')
         if osp.exists(path):
             continue
-        options = [f'{loader}.data_root={data_root}' for loader in (
+        options = data_root_options(data_root, [
             'train_dataloader.dataset.dataset', 'val_dataloader.dataset',
-            'test_dataloader.dataset')]
+            'test_dataloader.dataset'
+        ])
         if method != RANDOM_INIT:
             iterations = budget_iterations(method, minutes, cost_file)
             ckpt = osp.join(work_dir, key, f'iter_{iterations}.pth')
@@ -265,8 +266,9 @@ def finetune(methods, budgets, seeds, cost_file, work_dir, data_root,
             options.append(f'randomness.seed={seed}')
         ft_dir = osp.join(work_dir, 'finetune', key)
         seconds = run_command(
-            [PYTHON, TRAIN_SCRIPT, config, '--work-dir', ft_dir, '--resume',
-             '--cfg-options'] + options, osp.join(ft_dir, 'finetune.log'))
+            [PYTHON, TRAIN_SCRIPT, config, '--work-dir', ft_dir, '--resume'] +
+            (['--cfg-options'] + options if options else []),
+            osp.join(ft_dir, 'finetune.log'))
         add_wallclock(osp.join(ft_dir, 'wallclock.json'), seconds)
         curve = finetune_curve(ft_dir)
         epochs = max(map(int, curve), default=0)
@@ -297,10 +299,22 @@ def collect(work_dir: str, out: str) -> dict:
                r['images_kind']): r for r in old.get('runs', [])}
     eval_dir = osp.join(work_dir, 'eval')
     for file in sorted(os.listdir(eval_dir)) if osp.isdir(eval_dir) else []:
-        if file.endswith(('_curve.json', '_finetune.json')):
+        if file.endswith('_curve.json'):
             continue
         rec = load_json(osp.join(eval_dir, file))
         if not rec or 'method' not in rec:
+            continue
+        if file.endswith('_finetune.json'):
+            # a pre-trained run's fine-tuning goes with that run's record
+            # (below); the random init's is a record of its own
+            if rec['method'] == RANDOM_INIT:
+                by_key[(RANDOM_INIT, 0, rec['seed'], 'clean')] = dict(
+                    method=RANDOM_INIT, label='random init',
+                    budget_minutes=0, seed=rec['seed'], iterations=0,
+                    images_kind='clean', knn_top1=None, linear_top1=None,
+                    finetune_top1=rec['finetune_top1'],
+                    finetune_curve=rec['curve'], pretrain_seconds=None,
+                    curve=[])
             continue
         curve_points = load_json(
             osp.join(eval_dir, file[:-len('.json')] + '_curve.json')) or {}
@@ -318,16 +332,6 @@ def collect(work_dir: str, out: str) -> dict:
                     pretrain_seconds=rec.get('pretrain_seconds'),
                     curve=[[p['minutes'], p['knn_top1']] for _, p in sorted(
                         curve_points.items(), key=lambda kv: int(kv[0]))])
-    for file in sorted(os.listdir(eval_dir)) if osp.isdir(eval_dir) else []:
-        rec = load_json(osp.join(eval_dir, file))
-        if file.endswith('_finetune.json') and rec and \
-                rec.get('method') == RANDOM_INIT:
-            by_key[(RANDOM_INIT, 0, rec['seed'], 'clean')] = dict(
-                method=RANDOM_INIT, label='random init', budget_minutes=0,
-                seed=rec['seed'], iterations=0, images_kind='clean',
-                knn_top1=None, linear_top1=None,
-                finetune_top1=rec['finetune_top1'],
-                finetune_curve=rec['curve'], pretrain_seconds=None, curve=[])
     return dict(
         images=IMAGES,
         finetune=dict(config=osp.join('projects/tscae_study/configs',
