@@ -37,6 +37,17 @@ def test_prepare_names_the_missing_folder(tmp_path):
         deciding.prepare(str(tmp_path))
 
 
+def test_stages_name_the_prepare_stage_when_lists_are_missing(tmp_path):
+    (tmp_path / 'meta').mkdir()
+    (tmp_path / 'meta' / 'test.txt').write_text('')
+    with pytest.raises(FileNotFoundError,
+                       match='lacks pretrain_50k.txt, train_50k.txt.*'
+                       'run_deciding.py --stages prepare'):
+        deciding.main(['--stages', 'evaluate', '--methods', '--data-root',
+                       str(tmp_path), '--work-dir', str(tmp_path / 'w')])
+    assert not (tmp_path / 'w').exists()
+
+
 def test_budgets_are_equal_minutes_of_each_methods_step():
     step = deciding.seconds_per_step(COST)
     for method in deciding.METHODS:
@@ -77,13 +88,37 @@ def test_budget_config_trains_on_the_50k_list(tmp_path):
     assert cfg.default_hooks.checkpoint.max_keep_ckpts == -1
 
 
-def write_eval(eval_dir, key, method, seed, knn, linear, curve):
+def test_noise_runs_degrade_every_pre_training_image(tmp_path):
+    """Every method's noise runs put the study's degradation right after
+    loading, before any crop or mask."""
+    from tscae_study.efficiency import budget_config
+    for method, spec in deciding.METHODS.items():
+        base = REPO_ROOT / 'projects' / 'tscae_study' / 'configs' / \
+            spec.config
+        clean = Config.fromfile(str(base)).train_dataloader.dataset.dataset
+        path = tmp_path / f'{method}.py'
+        path.write_text(budget_config(
+            str(base), 60, '/data/c10', 'meta/pretrain_50k.txt',
+            degradation=deciding.NOISE[:2]))
+        inner = Config.fromfile(str(path)).train_dataloader.dataset.dataset
+        assert inner.pipeline[1] == dict(type='ImageDegradation',
+                                         kind='noise', severity=5), method
+        assert inner.pipeline[:1] + inner.pipeline[2:] == clean.pipeline
+        assert inner.ann_file == 'meta/pretrain_50k.txt'
+    assert deciding.run_name('mae', 60, 1, 'noise') == 'mae_60min_noise-seed1'
+    assert deciding.run_name('mae', 60, 0) == 'mae_60min'
+    with pytest.raises(ValueError, match='images is one of'):
+        deciding.run_name('mae', 60, 0, 'blur')
+
+
+def write_eval(eval_dir, key, method, seed, knn, linear, curve,
+               minutes=20, images='clean'):
     eval_dir.mkdir(parents=True, exist_ok=True)
     (eval_dir / f'{key}.json').write_text(json.dumps(dict(
         method=method, label=deciding.METHODS[method].label,
-        budget_minutes=20, seed=seed, iterations=100, images_kind='clean',
-        knn_top1=knn, linear_top1=linear, finetune_top1=None,
-        pretrain_seconds=1.)))
+        budget_minutes=minutes, seed=seed, iterations=100,
+        images_kind=images, knn_top1=knn, linear_top1=linear,
+        finetune_top1=None, pretrain_seconds=1.)))
     (eval_dir / f'{key}_curve.json').write_text(json.dumps({
         str(i): dict(minutes=m, knn_top1=k)
         for i, (m, k) in enumerate(curve)}))
@@ -130,8 +165,8 @@ def test_finetune_curve_reads_every_validation_of_every_segment(tmp_path):
 
 
 def test_finetune_skips_runs_not_pretrained_yet(tmp_path, capsys):
-    deciding.finetune(['mae'], [20], [0], COST, str(tmp_path), '/data',
-                      with_random_init=False)
+    deciding.finetune(['mae'], [20], [0], ['clean'], COST, str(tmp_path),
+                      '/data', with_random_init=False)
     assert 'mae_20min: no ' in capsys.readouterr().out
     assert not (tmp_path / 'eval').exists()
 
@@ -160,3 +195,140 @@ def test_report_adds_finetuning_and_the_random_init(tmp_path):
     doc = (tmp_path / 'docs' / 'results.md').read_text()
     assert '| random init | - | - | - | - | 42.00 (41.00-43.00) | 2 |' in doc
     assert '| MAE | 20 min | 100 | 30.00 | 40.00 | 50.00 | 1 |' in doc
+
+
+def write_part(eval_dir, key, part, method, seed, minutes, images='clean',
+               **values):
+    (eval_dir / f'{key}_{part}.json').write_text(json.dumps(dict(
+        method=method, seed=seed, budget_minutes=minutes,
+        images_kind=images, **values)))
+
+
+def largest_budget_runs(eval_dir, efficient_linear, efficient_ft):
+    """MAE and the goal method at the largest budget, 2 seeds each, clean
+    and noisy images; the goal method's clean linear probe and fine-tuning
+    per seed as given."""
+    minutes = max(deciding.BUDGETS_MINUTES)
+    figures = {  # (method, images): per seed (k-NN, linear, fine-tune)
+        ('mae', 'clean'): [(30., 50., 60.), (31., 51., 61.)],
+        ('mae', 'noise'): [(26., 46., 55.), (27., 47., 56.)],
+        ('tscae_efficient', 'clean'): [
+            (40., efficient_linear[0], efficient_ft[0]),
+            (41., efficient_linear[1], efficient_ft[1])],
+        ('tscae_efficient', 'noise'): [(39., 50., 60.), (40., 51., 61.)],
+    }
+    for (method, images), seeds in figures.items():
+        for seed, (knn, linear, ft) in enumerate(seeds):
+            key = deciding.run_name(method, minutes, seed, images)
+            write_eval(eval_dir, key, method, seed, knn, linear, [],
+                       minutes, images)
+            write_part(eval_dir, key, 'finetune', method, seed, minutes,
+                       images, finetune_top1=ft, curve={'20': ft})
+    return minutes
+
+
+def test_report_judges_the_goal_and_the_noise_drops(tmp_path):
+    work, out = tmp_path / 'work', tmp_path / 'docs' / 'results'
+    out.mkdir(parents=True)
+    (tmp_path / 'docs' / 'results.md').write_text(
+        f'{deciding.DECIDING_BEGIN}\n{deciding.DECIDING_END}\n')
+    minutes = largest_budget_runs(work / 'eval', (53., 54.), (63., 64.))
+    deciding.report(str(work), str(out))
+    section = json.loads((out / 'study.json').read_text())['deciding']
+    assert {(r['method'], r['images_kind']) for r in section['runs']} == {
+        (m, i) for m in ('mae', 'tscae_efficient')
+        for i in ('clean', 'noise')}
+    lines = section['verdicts']
+    assert f'{minutes} min, linear probe: 53.50 vs 50.50 (+3.00; TSCAE ' \
+        'efficient higher, outside the spread)' in lines
+    assert any(line.startswith('goal (') and ': met (linear probe +3.00, '
+               'fine-tune +3.00)' in line for line in lines)
+    # MAE loses 4 k-NN points under noise, the efficient TSCAE 1
+    noise = [line for line in lines if 'change under Gaussian noise' in line]
+    assert f'{minutes} min, change under Gaussian noise, std 48 grey ' \
+        'levels, k-NN: TSCAE efficient -1.00, MAE -4.00 (TSCAE efficient ' \
+        'loses less, outside the spread)' in noise
+    doc = (tmp_path / 'docs' / 'results.md').read_text()
+    assert 'Pre-training on noisy images' in doc
+    assert '| MAE | Gaussian noise, std 48 grey levels, 60 min | -4.00 ' \
+        '(1.00 / 1.00) |' in doc
+
+
+@pytest.mark.parametrize('linear, ft, why', [
+    ((51., 52.), (63., 64.), 'inside'),  # linear ranges overlap MAE's
+    ((45., 46.), (63., 64.), 'below'),
+])
+def test_the_goal_is_not_met_inside_the_spread_or_below(tmp_path, linear, ft,
+                                                        why):
+    work, out = tmp_path / 'work', tmp_path / 'out'
+    out.mkdir()
+    largest_budget_runs(work / 'eval', linear, ft)
+    lines = deciding.collect(str(work), str(out))['verdicts']
+    goal = [line for line in lines if line.startswith('goal (')]
+    assert len(goal) == 1 and ': not met (' in goal[0], why
+
+
+def test_the_goal_waits_for_its_figures(tmp_path):
+    (tmp_path / 'out').mkdir()
+    write_eval(tmp_path / 'eval', 'mae_60min', 'mae', 0, 30., 40., [], 60)
+    lines = deciding.collect(str(tmp_path), str(tmp_path / 'out'))[
+        'verdicts']
+    assert lines == [
+        'goal (TSCAE efficient above MAE at 60 min on linear probe and '
+        'fine-tune, by more than the spread): not measured yet (linear '
+        'probe missing)']
+
+
+def test_report_keeps_committed_figures_a_fresh_work_dir_lacks(tmp_path):
+    """A later session's probe of the random init (on a fresh machine,
+    without the fine-tuning's work dir) adds its figures and keeps the
+    committed fine-tuning."""
+    work, out = tmp_path / 'work', tmp_path / 'out'
+    out.mkdir()
+    (out / 'study.json').write_text(json.dumps(dict(deciding=dict(runs=[
+        dict(method='random_init', label='random init', budget_minutes=0,
+             seed=0, iterations=0, images_kind='clean', knn_top1=None,
+             linear_top1=None, finetune_top1=55.34, curve=[])]))))
+    (work / 'eval').mkdir(parents=True)
+    write_part(work / 'eval', 'random_init', 'probe', 'random_init', 0, 0,
+               probe_map=20.5, dense_probe_miou=8.25)
+    deciding.report(str(work), str(out))
+    (run, ) = json.loads((out / 'study.json').read_text())['deciding'][
+        'runs']
+    assert (run['finetune_top1'], run['probe_map'],
+            run['dense_probe_miou']) == (55.34, 20.5, 8.25)
+    assert '| random init | - | 20.50 | 8.25 | 1 |' in deciding.probe_table(
+        json.loads((out / 'study.json').read_text())['deciding'])
+
+
+def test_probe_stage_probes_the_random_init_on_a_written_devkit(
+        tmp_path, monkeypatch):
+    """The probe stage writes the transfer devkit from the CIFAR-10 test
+    folder (here generated, with a smaller devkit) and records both probes;
+    a run that is not pre-trained yet is left for later."""
+    import numpy as np
+    from PIL import Image
+
+    from tscae_study import transfer
+    monkeypatch.setattr(transfer, 'DATA', dict(transfer.DATA, trainval=20,
+                                               test=10))
+    rng = np.random.default_rng(0)
+    for c, cls in enumerate(CLASSES):
+        folder = tmp_path / 'c10' / 'test' / cls
+        folder.mkdir(parents=True)
+        for i in range(150):
+            pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            pixels[..., c % 3] = 40 + 20 * c
+            Image.fromarray(pixels).save(folder / f'{i:04d}.jpg')
+    devkit = tmp_path / 'VOCdevkit'
+    deciding.probe(['mae'], [20], [0], ['clean'], COST, str(tmp_path / 'w'),
+                   str(tmp_path / 'c10'), str(devkit))
+    assert (devkit / 'VOC2012' / 'ImageSets' / 'Segmentation' /
+            'val.txt').exists()
+    (path, ) = (tmp_path / 'w' / 'eval').iterdir()
+    assert path.name == 'random_init_probe.json'
+    result = json.loads(path.read_text())
+    assert result['method'] == 'random_init' and result['checkpoint'] is None
+    assert 0 < result['probe_map'] <= 100 and \
+        0 < result['chance_map'] < 100
+    assert 0 < result['dense_probe_miou'] <= 100

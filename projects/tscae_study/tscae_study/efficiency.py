@@ -20,7 +20,7 @@ of the plain encoder on 256 test images.
 """
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .runs import CONFIG_ROOT, PYTHON, SEED, parse_key, run_key
 from .stages import (
@@ -142,15 +142,25 @@ def budget_config(base: str,
                   data_root: str,
                   ann_file: Optional[str] = None,
                   checkpoints: int = 4,
-                  keep: int = 2) -> str:
+                  keep: int = 2,
+                  degradation: Optional[Tuple[str, int]] = None) -> str:
     """A config inheriting ``base`` that trains ``iterations`` iterations
     with the study's schedule shape (a sixth linear warm-up, then cosine to
     0), saving ``checkpoints`` evenly spaced checkpoints (the last ``keep``
     kept; -1: all) for resumption, evaluation and learning curves;
-    ``ann_file`` replaces the base's image list."""
+    ``ann_file`` replaces the base's image list; ``degradation`` (kind,
+    severity) puts an ``ImageDegradation`` step right after the base
+    pipeline's loading step, so every pre-training image is degraded."""
     warmup = round(iterations / 6)
     dataset = f'data_root={data_root!r}' + (
         '' if ann_file is None else f', ann_file={ann_file!r}')
+    if degradation is not None:
+        kind, severity = degradation
+        pipeline = '_base_.train_dataloader.dataset.dataset.pipeline'
+        dataset += (f',\n    pipeline=[*{pipeline}[:1],\n'
+                    f'              dict(type=\'ImageDegradation\', '
+                    f'kind={kind!r}, severity={severity}),\n'
+                    f'              *{pipeline}[1:]]')
     return f"""# written by tools/run_efficiency.py: {iterations} iterations
 _base_ = {osp.abspath(base)!r}
 max_iters = {iterations}

@@ -426,28 +426,41 @@ def pending_encoders(encoders: Sequence[str], seeds: Sequence[int],
                    build_encoder(spec, checkpoint), spec)
 
 
+def voc_year(devkit: str, year: str, split_file: str) -> Path:
+    """``<devkit>/VOC<year>``, refused with the command that writes it when
+    ``split_file`` (under ImageSets) is not there."""
+    year_dir = Path(devkit, f'VOC{year}')
+    if not (year_dir / 'ImageSets' / split_file).exists():
+        raise FileNotFoundError(
+            f'{year_dir} is not written yet: run the data stage first '
+            '(tools/run_transfer.py --stages data).')
+    return year_dir
+
+
+def probe_scores(encoder, spec, devkit: str = DATA_ROOT) -> dict:
+    """The frozen multi-label probe of one encoder (module docstring) on
+    the devkit's VOC2007: ``map``, ``chance_map`` and ``ap`` per class."""
+    year_dir = voc_year(devkit, '2007', 'Main/test.txt')
+    images = year_dir / 'JPEGImages'
+    train_ids, train_y = voc_labels(year_dir, 'trainval')
+    test_ids, test_y = voc_labels(year_dir, 'test')
+    xtr = probe_features(encoder, spec,
+                         [str(images / f'{i}.jpg') for i in train_ids])
+    xte = probe_features(encoder, spec,
+                         [str(images / f'{i}.jpg') for i in test_ids])
+    return multilabel_probe(xtr, train_y, xte, test_y)
+
+
 def probe(encoders: Sequence[str], seeds: Sequence[int], work_dir: str,
           study_work_dir: str) -> None:
     """The frozen multi-label probe of every encoder and seed (module
     docstring); skips what is done."""
-    year_dir = Path(DATA_ROOT, 'VOC2007')
-    if not (year_dir / 'ImageSets' / 'Main' / 'test.txt').exists():
-        raise FileNotFoundError(
-            f'{year_dir} is not written yet: run the data stage first '
-            '(--stages data).')
-    train_ids, train_y = voc_labels(year_dir, 'trainval')
-    test_ids, test_y = voc_labels(year_dir, 'test')
+    voc_year(DATA_ROOT, '2007', 'Main/test.txt')
     for path, encoder_name, seed, checkpoint, encoder, spec in \
             pending_encoders(encoders, seeds, osp.join(work_dir, 'probe'),
                              study_work_dir, 'probe'):
-        xtr = probe_features(encoder, spec, [
-            str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in train_ids
-        ])
-        xte = probe_features(encoder, spec, [
-            str(year_dir / 'JPEGImages' / f'{i}.jpg') for i in test_ids
-        ])
         result = dict(encoder=encoder_name, seed=seed, checkpoint=checkpoint,
-                      **multilabel_probe(xtr, train_y, xte, test_y))
+                      **probe_scores(encoder, spec))
         save_json(path, result)
         log(f'probe {run_key(encoder_name, seed)}: mAP over the present '
             f'classes {result["map"]:.2f} (chance '
@@ -542,6 +555,16 @@ def dense_linear_probe(train_x, train_y, test_x, test_y,
     return scores
 
 
+def dense_probe_scores(encoder, spec, devkit: str = DATA_ROOT) -> dict:
+    """The frozen dense probe of one encoder (:func:`dense_probe`) on the
+    devkit's VOC2012: ``miou``, ``aacc``, ``iou`` per class and
+    ``chance_miou``."""
+    year_dir = voc_year(devkit, '2012', 'Segmentation/val.txt')
+    train_x, train_y = dense_tokens(encoder, spec, year_dir, 'train')
+    test_x, test_y = dense_tokens(encoder, spec, year_dir, 'val')
+    return dense_linear_probe(train_x, train_y, test_x, test_y)
+
+
 def dense_probe(encoders: Sequence[str], seeds: Sequence[int],
                 work_dir: str, study_work_dir: str) -> None:
     """The frozen encoders' patch tokens, a linear classifier per token on
@@ -549,19 +572,13 @@ def dense_probe(encoders: Sequence[str], seeds: Sequence[int],
     (``<work_dir>/dense_probe/<encoder>[-seed<s>].json``): whether the
     tokens carry the classes where the objects are, apart from what the
     segmentation fine-tuning makes of them. Skips what is done."""
-    year_dir = Path(DATA_ROOT, 'VOC2012')
-    if not (year_dir / 'ImageSets' / 'Segmentation' / 'val.txt').exists():
-        raise FileNotFoundError(
-            f'{year_dir} is not written yet: run the data stage first '
-            '(--stages data).')
+    voc_year(DATA_ROOT, '2012', 'Segmentation/val.txt')
     for path, encoder_name, seed, checkpoint, encoder, spec in \
             pending_encoders(encoders, seeds,
                              osp.join(work_dir, 'dense_probe'),
                              study_work_dir, 'dense probe'):
-        train_x, train_y = dense_tokens(encoder, spec, year_dir, 'train')
-        test_x, test_y = dense_tokens(encoder, spec, year_dir, 'val')
         result = dict(encoder=encoder_name, seed=seed, checkpoint=checkpoint,
-                      **dense_linear_probe(train_x, train_y, test_x, test_y))
+                      **dense_probe_scores(encoder, spec))
         save_json(path, result)
         log(f'dense probe {run_key(encoder_name, seed)}: token mIoU '
             f'{result["miou"]:.2f} (all background: '
@@ -844,5 +861,6 @@ __all__ = [
     'runs_of', 'seed_cell',
     'finetune', 'finetune_one', 'finetune_options', 'logged_metric', 'main',
     'make_data', 'multilabel_probe', 'average_precision', 'probe',
+    'probe_scores', 'dense_probe', 'dense_probe_scores',
     'report', 'run_name', 'table', 'verdicts'
 ]
