@@ -318,30 +318,45 @@ def finetune_curve(ft_dir: str) -> Dict[str, float]:
     return curve
 
 
+def pending(part, methods, budgets, seeds, images, cost_file, work_dir,
+            with_random_init):
+    """The jobs of a stage that writes ``eval/<key>_<part>.json``: the
+    random init once per seed (if ``with_random_init``), then every run;
+    ``(method, minutes, seed, images, key, result path, checkpoint)``, the
+    checkpoint None for the random init. Leaves out what is done and, with
+    a log line, runs not pre-trained yet."""
+    jobs = [(RANDOM_INIT, 0, seed, 'clean') for seed in seeds] if \
+        with_random_init else []
+    jobs += list(runs(methods, budgets, seeds, images))
+    for method, minutes, seed, kind in jobs:
+        key = finetune_key(method, minutes, seed, kind)
+        path = osp.join(work_dir, 'eval', f'{key}_{part}.json')
+        if osp.exists(path):
+            continue
+        ckpt = None
+        if method != RANDOM_INIT:
+            iterations = budget_iterations(method, minutes, cost_file)
+            ckpt = osp.join(work_dir, key, f'iter_{iterations}.pth')
+            if not osp.exists(ckpt):
+                log(f'{key}: no {ckpt} yet (pretrain stage); no {part}')
+                continue
+        yield method, minutes, seed, kind, key, path, ckpt
+
+
 def finetune(methods, budgets, seeds, images, cost_file, work_dir,
              data_root, with_random_init=True):
     """Fine-tune each run's last checkpoint (and, once per seed, the random
     init) with ``FINETUNE_CONFIG``; the figures go to
     ``eval/<key>_finetune.json``: the last top-1 and the curve."""
     config = osp.join(CONFIG_ROOT, FINETUNE_CONFIG)
-    jobs = [(RANDOM_INIT, 0, seed, 'clean') for seed in seeds] if \
-        with_random_init else []
-    jobs += list(runs(methods, budgets, seeds, images))
-    for method, minutes, seed, kind in jobs:
-        key = finetune_key(method, minutes, seed, kind)
-        path = osp.join(work_dir, 'eval', f'{key}_finetune.json')
-        if osp.exists(path):
-            continue
+    for method, minutes, seed, kind, key, path, ckpt in pending(
+            'finetune', methods, budgets, seeds, images, cost_file, work_dir,
+            with_random_init):
         options = data_root_options(data_root, [
             'train_dataloader.dataset.dataset', 'val_dataloader.dataset',
             'test_dataloader.dataset'
         ])
-        if method != RANDOM_INIT:
-            iterations = budget_iterations(method, minutes, cost_file)
-            ckpt = osp.join(work_dir, key, f'iter_{iterations}.pth')
-            if not osp.exists(ckpt):
-                log(f'{key}: no {ckpt} yet (pretrain stage); not fine-tuned')
-                continue
+        if ckpt is not None:
             options += ['model.backbone.init_cfg.type=Pretrained',
                         f'model.backbone.init_cfg.checkpoint={ckpt}',
                         'model.backbone.init_cfg.prefix=backbone.']
@@ -381,22 +396,11 @@ def probe(methods, budgets, seeds, images, cost_file, work_dir, data_root,
 
     from .transfer import dense_probe_scores, make_data, probe_scores
     make_data(osp.join(data_root, 'test'), devkit)
-    jobs = [(RANDOM_INIT, 0, seed, 'clean') for seed in seeds] if \
-        with_random_init else []
-    jobs += list(runs(methods, budgets, seeds, images))
-    for method, minutes, seed, kind in jobs:
-        key = finetune_key(method, minutes, seed, kind)
-        path = osp.join(work_dir, 'eval', f'{key}_probe.json')
-        if osp.exists(path):
-            continue
-        config, ckpt = random_init_config(), None
-        if method != RANDOM_INIT:
-            iterations = budget_iterations(method, minutes, cost_file)
-            ckpt = osp.join(work_dir, key, f'iter_{iterations}.pth')
-            if not osp.exists(ckpt):
-                log(f'{key}: no {ckpt} yet (pretrain stage); not probed')
-                continue
-            config = osp.join(work_dir, key, 'budget_config.py')
+    for method, minutes, seed, kind, key, path, ckpt in pending(
+            'probe', methods, budgets, seeds, images, cost_file, work_dir,
+            with_random_init):
+        config = random_init_config() if ckpt is None else \
+            osp.join(work_dir, key, 'budget_config.py')
         start = time.time()
         spec = encoder_spec(config)
         torch.manual_seed(seed)
