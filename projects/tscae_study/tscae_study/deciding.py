@@ -54,8 +54,6 @@ from .comparison import compare, drop_table, drop_verdict, summarise, verdict
 from .efficiency import (
     COST_FILES,
     load_costs,
-    mean,
-    spread,
     train_budget_run,
 )
 from .runs import (
@@ -623,50 +621,46 @@ def verdicts(section: dict) -> List[str]:
     return lines
 
 
+def cell(record: dict, metric: str, missing: str = '-') -> str:
+    """A summary's metric as mean (min-max over the seeds), ``missing``
+    without a value."""
+    n = record[f'{metric}_n']
+    if not n:
+        return missing
+    text = f"{record[f'{metric}_mean']:.2f}"
+    return text + (f" ({record[f'{metric}_min']:.2f}-"
+                   f"{record[f'{metric}_max']:.2f})" if n > 1 else '')
+
+
 def table(section: dict) -> str:
     """Markdown: clean pre-training images, one row per method and budget,
     mean (min-max over the seeds)."""
     rows = ['| method | budget | iterations | k-NN top-1 | linear probe | '
             'fine-tune | seeds |',
             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
-    groups: Dict[tuple, List[dict]] = {}
-    for r in section['runs']:
-        if r['images_kind'] == 'clean':
-            groups.setdefault((r['budget_minutes'], r['method']),
-                              []).append(r)
-
-    def cell(values: List[Optional[float]], missing: str) -> str:
-        values = [v for v in values if v is not None]
-        return f'{mean(values):.2f}{spread(values)}' if values else missing
-
-    for (minutes, method), group in sorted(groups.items()):
+    for (kind, minutes, method), r in sorted(summaries(section).items()):
+        if kind != 'clean':
+            continue
         pretrained = method != RANDOM_INIT
         rows.append(
-            f"| {group[0]['label']} | "
-            f"{f'{minutes} min' if pretrained else '-'} | "
-            f"{group[0]['iterations'] if pretrained else '-'} | "
-            f"{cell([r['knn_top1'] for r in group], '-')} | "
-            f"{cell([r['linear_top1'] for r in group], '-')} | "
-            f"{cell([r.get('finetune_top1') for r in group], 'pending')} | "
-            f'{len(group)} |')
+            f"| {r['label']} | {f'{minutes} min' if pretrained else '-'} | "
+            f"{r['iterations'] if pretrained else '-'} | "
+            f"{cell(r, 'knn_top1')} | {cell(r, 'linear_top1')} | "
+            f"{cell(r, 'finetune_top1', 'pending')} | {len(r['seeds'])} |")
     return '\n'.join(rows)
 
 
 def probe_table(section: dict) -> str:
     """Markdown: the frozen VOC probes of the clean runs that have them."""
-    found = summaries(section)
     rows = ['| method | budget | frozen VOC probe mAP | dense VOC probe mIoU '
             '| seeds |', '| --- | ---: | ---: | ---: | ---: |']
-    for (kind, minutes, method), r in sorted(found.items()):
+    for (kind, minutes, method), r in sorted(summaries(section).items()):
         if kind != 'clean' or not r['probe_map_n']:
             continue
-        cells = [f"{r[f'{m}_mean']:.2f}" + (
-            f" ({r[f'{m}_min']:.2f}-{r[f'{m}_max']:.2f})"
-            if r[f'{m}_n'] > 1 else '') if r[f'{m}_n'] else '-'
-            for m in ('probe_map', 'dense_probe_miou')]
         rows.append(f"| {r['label']} | "
                     f"{f'{minutes} min' if method != RANDOM_INIT else '-'} "
-                    f"| {cells[0]} | {cells[1]} | {r['probe_map_n']} |")
+                    f"| {cell(r, 'probe_map')} | "
+                    f"{cell(r, 'dense_probe_miou')} | {r['probe_map_n']} |")
     return '\n'.join(rows) if len(rows) > 2 else ''
 
 
